@@ -1,0 +1,1 @@
+"""fmnist-tui UI."""
