@@ -1,2 +1,169 @@
-def main() -> None:
-    pass
+"""The ``fmnist-tui`` command: the Textual app by default, plus headless subcommands.
+
+Parsing never imports TensorFlow, so ``--help`` and argument errors answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from core.config import (
+    MODEL_PRESETS,
+    ConfigError,
+    parse_batch_size,
+    parse_epochs,
+    parse_int,
+    parse_model,
+    parse_val_split,
+)
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _checked(parse: Callable[[str], object]) -> Callable[[str], object]:
+    def convert(text: str) -> object:
+        try:
+            return parse(text)
+        except ConfigError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    convert.__name__ = parse.__name__.removeprefix("parse_")
+    return convert
+
+
+def _limit(text: str) -> int:
+    return parse_int(text, name="limit", minimum=10)
+
+
+def _seed(text: str) -> int:
+    return parse_int(text, name="seed", minimum=0, maximum=2**31 - 1)
+
+
+def _add_data_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model",
+        type=_checked(parse_model),
+        default="seed",
+        metavar="NAME",
+        help=f"model preset: {', '.join(MODEL_PRESETS)} (default: seed)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="folder with the four Fashion-MNIST IDX files (default: $FMNIST_DATA_DIR, "
+        "the Keras cache, /usr/share/datasets/fashion-mnist, else download)",
+    )
+    parser.add_argument(
+        "--runs-dir",
+        metavar="DIR",
+        type=Path,
+        help="where runs are saved (default: $FMNIST_RUNS_DIR or the XDG data folder)",
+    )
+    parser.add_argument(
+        "--limit-train",
+        type=_checked(_limit),
+        metavar="N",
+        help="train on a class-balanced subset of N training images",
+    )
+    parser.add_argument(
+        "--limit-test",
+        type=_checked(_limit),
+        metavar="N",
+        help="evaluate on a class-balanced subset of N test images",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="fmnist-tui",
+        description="Train and inspect a Fashion-MNIST CNN in the terminal. "
+        "With no command, opens the app.",
+    )
+    _add_data_options(parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    train = commands.add_parser("train", help="train headless, print one line per epoch")
+    train.add_argument(
+        "--epochs",
+        type=_checked(parse_epochs),
+        required=True,
+        metavar="N",
+        help="number of epochs, 1-1000",
+    )
+    train.add_argument("--batch-size", type=_checked(parse_batch_size), default=32, metavar="N")
+    train.add_argument(
+        "--val-split",
+        type=_checked(parse_val_split),
+        default=0.2,
+        metavar="F",
+        help="fraction of the training set held out (default 0.2)",
+    )
+    train.add_argument("--seed", type=_checked(_seed), default=0, metavar="N")
+    train.add_argument("--no-export", action="store_true", help="do not write the PNG plots")
+    _add_data_options(train)
+
+    summary = commands.add_parser("summary", help="print a preset's layers and parameters")
+    summary.add_argument("--model", type=_checked(parse_model), default="seed", metavar="NAME")
+
+    export = commands.add_parser("export", help="re-create a saved run's PNG plots")
+    export.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    export.add_argument(
+        "--out", type=Path, metavar="DIR", help="where to write the PNGs (default: the run folder)"
+    )
+
+    runs = commands.add_parser("runs", help="list saved runs")
+    runs.add_argument("--runs-dir", metavar="DIR", type=Path)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from core.locations import runs_dir
+
+    if args.command == "train":
+        from tui.headless import train_command
+
+        return train_command(args, runs_dir(args.runs_dir))
+    if args.command == "summary":
+        from tui.headless import summary_command
+
+        return summary_command(args.model)
+    if args.command == "export":
+        from tui.headless import export_command
+
+        return export_command(args.run_dir, args.out)
+    if args.command == "runs":
+        from tui.headless import runs_command
+
+        return runs_command(runs_dir(args.runs_dir))
+    from tui.app import run_app
+
+    return run_app(
+        model=args.model,
+        data_dir=args.data_dir,
+        runs_dir=runs_dir(args.runs_dir),
+        limit_train=args.limit_train,
+        limit_test=args.limit_test,
+    )
+
+
+def entry_point() -> NoReturn:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry_point()

@@ -1,0 +1,212 @@
+"""Named model presets, each building a fresh, uncompiled Keras model, and their summaries.
+
+Importing this module imports Keras (and so TensorFlow): front ends import it lazily, in the
+worker that trains, never before their first frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import keras
+from keras import layers
+
+from core.config import MODEL_PRESETS
+from core.evaluation import NUM_CLASSES
+
+INPUT_SHAPE = (28, 28, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Preset:
+    """How to build and train one named model."""
+
+    name: str
+    description: str
+    build: Callable[[], keras.Model]
+    learning_rate: float = 1e-3
+    weight_decay: float | None = None
+    """Decoupled weight decay (AdamW) when set, plain Adam otherwise."""
+    cosine_decay: bool = False
+    warmup_epochs: float = 0.0
+    label_smoothing: float = 0.0
+
+
+def _seed() -> keras.Model:
+    return keras.Sequential(
+        [
+            keras.Input(shape=INPUT_SHAPE, name="image"),
+            layers.Conv2D(28, 3, activation="relu", name="conv1"),
+            layers.MaxPooling2D(2, name="pool1"),
+            layers.Conv2D(56, 3, activation="relu", name="conv2"),
+            layers.Flatten(name="flatten"),
+            layers.Dense(56, activation="relu", name="dense"),
+            layers.Dense(NUM_CLASSES, activation="softmax", name="output"),
+        ],
+        name="seed",
+    )
+
+
+def _seed_deep() -> keras.Model:
+    # The seed notebook's follow-up experiment: two more convolutions and one more pooling.
+    return keras.Sequential(
+        [
+            keras.Input(shape=INPUT_SHAPE, name="image"),
+            layers.Conv2D(28, 3, activation="relu", name="conv1"),
+            layers.Conv2D(28, 3, activation="relu", name="conv2"),
+            layers.MaxPooling2D(2, name="pool1"),
+            layers.Conv2D(56, 3, activation="relu", name="conv3"),
+            layers.Conv2D(56, 3, activation="relu", name="conv4"),
+            layers.MaxPooling2D(2, name="pool2"),
+            layers.Flatten(name="flatten"),
+            layers.Dense(56, activation="relu", name="dense"),
+            layers.Dense(NUM_CLASSES, activation="softmax", name="output"),
+        ],
+        name="seed_deep",
+    )
+
+
+def _conv_bn(filters: int, name: str) -> list[layers.Layer]:
+    return [
+        layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv"),
+        layers.BatchNormalization(name=f"{name}_bn"),
+        layers.Activation("relu", name=f"{name}_relu"),
+    ]
+
+
+def _improved() -> keras.Model:
+    # Fixes the seed's overfitting: mild augmentation (active only in training), batch norm,
+    # dropout, and global average pooling in place of the 379,512-weight dense layer.
+    return keras.Sequential(
+        [
+            keras.Input(shape=INPUT_SHAPE, name="image"),
+            layers.RandomFlip("horizontal", name="aug_flip"),
+            layers.RandomTranslation(0.07, 0.07, fill_mode="constant", name="aug_shift"),
+            *_conv_bn(32, "block1a"),
+            *_conv_bn(32, "block1b"),
+            layers.MaxPooling2D(2, name="pool1"),
+            layers.Dropout(0.1, name="drop1"),
+            *_conv_bn(64, "block2a"),
+            *_conv_bn(64, "block2b"),
+            layers.MaxPooling2D(2, name="pool2"),
+            layers.Dropout(0.2, name="drop2"),
+            *_conv_bn(128, "block3a"),
+            *_conv_bn(128, "block3b"),
+            layers.GlobalAveragePooling2D(name="gap"),
+            layers.Dropout(0.3, name="drop3"),
+            layers.Dense(NUM_CLASSES, activation="softmax", name="output"),
+        ],
+        name="improved",
+    )
+
+
+PRESETS: dict[str, Preset] = {
+    "seed": Preset("seed", "The reference CNN from the seed notebook (394,530 params).", _seed),
+    "seed-deep": Preset(
+        "seed-deep", "The seed with two more conv layers and one more max-pool.", _seed_deep
+    ),
+    "improved": Preset(
+        "improved",
+        "Batch norm, dropout, augmentation and a global-pooling head.",
+        _improved,
+        learning_rate=2e-3,
+        weight_decay=1e-4,
+        cosine_decay=True,
+        warmup_epochs=1.0,
+        label_smoothing=0.1,
+    ),
+}
+assert tuple(PRESETS) == MODEL_PRESETS
+
+
+def get_preset(name: str) -> Preset:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(PRESETS)}") from None
+
+
+def build_model(name: str) -> keras.Model:
+    """A fresh, uncompiled model for the preset ``name``."""
+    return get_preset(name).build()
+
+
+@dataclass(frozen=True, slots=True)
+class LayerRow:
+    name: str
+    type: str
+    output_shape: str
+    params: int
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSummary:
+    model_name: str
+    rows: tuple[LayerRow, ...]
+    total_params: int
+    trainable_params: int
+    non_trainable_params: int
+
+    def format_table(self) -> str:
+        """The layer table as plain text, as Keras' own summary would show it."""
+        header = ("Layer", "Type", "Output shape", "Params")
+        body = [(r.name, r.type, r.output_shape, f"{r.params:,}") for r in self.rows]
+        widths = [max(len(row[i]) for row in [header, *body]) for i in range(4)]
+
+        def line(cells: tuple[str, str, str, str]) -> str:
+            return "  ".join(
+                cell.rjust(width) if i == 3 else cell.ljust(width)
+                for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
+            ).rstrip()
+
+        rule = "-" * len(line(header))
+        lines = [f"Model: {self.model_name}", rule, line(header), rule]
+        lines += [line(row) for row in body]
+        lines += [
+            rule,
+            f"Total params: {self.total_params:,}",
+            f"Trainable params: {self.trainable_params:,}",
+            f"Non-trainable params: {self.non_trainable_params:,}",
+        ]
+        return "\n".join(lines)
+
+
+def _count(weights: list[keras.Variable]) -> int:
+    total = 0
+    for weight in weights:
+        size = 1
+        for dim in weight.shape:
+            size *= int(dim)
+        total += size
+    return total
+
+
+def _shape_text(layer: layers.Layer) -> str:
+    try:
+        shape = layer.output.shape
+    except (AttributeError, ValueError):
+        return "?"
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+
+
+def summarize(model: keras.Model) -> ModelSummary:
+    """Layer rows and parameter totals of a built model, as data."""
+    rows = tuple(
+        LayerRow(
+            name=layer.name,
+            type=type(layer).__name__,
+            output_shape=_shape_text(layer),
+            params=_count(layer.weights),
+        )
+        for layer in model.layers
+    )
+    trainable = _count(model.trainable_weights)
+    non_trainable = _count(model.non_trainable_weights)
+    return ModelSummary(
+        model_name=model.name,
+        rows=rows,
+        total_params=trainable + non_trainable,
+        trainable_params=trainable,
+        non_trainable_params=non_trainable,
+    )

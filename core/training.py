@@ -1,0 +1,358 @@
+"""Training: ``model.fit(verbose=0)`` driven by a callback that emits plain dataclass events.
+
+Everything here runs in one thread (TensorFlow is not thread-safe): build, train, evaluate and
+predict happen wherever :func:`train` is called. Importing this module imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from core.config import TrainConfig
+from core.data import Dataset
+from core.evaluation import NUM_CLASSES, Evaluation, evaluate_probabilities
+from core.events import (
+    BatchProgress,
+    EpochEnded,
+    EpochMetrics,
+    EventHandler,
+    TrainingFailed,
+    TrainingFinished,
+    TrainingStarted,
+    TrainingStopped,
+)
+from core.models import Preset, build_model, get_preset, summarize
+
+PROGRESS_INTERVAL_S = 0.1
+"""Batch progress is reported at most this often: reading metrics syncs the device."""
+
+Status = Literal["running", "finished", "stopped", "failed"]
+
+
+class _StopRequested(Exception):
+    """Raised from the callback to leave ``fit`` at once (Keras would otherwise validate)."""
+
+
+class _NonFiniteLoss(Exception):
+    pass
+
+
+@dataclass(slots=True)
+class TrainState:
+    """A model and what it has learned so far; pass it back to :func:`train` to continue."""
+
+    run_id: str
+    config: TrainConfig
+    model: keras.Model
+    history: list[EpochMetrics] = field(default_factory=list)
+    status: Status = "running"
+    failure: str | None = None
+
+    @property
+    def epochs_done(self) -> int:
+        return len(self.history)
+
+
+def detect_device() -> str:
+    """A human name of the device TensorFlow will use: the first GPU's name, else the CPU."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        details = tf.config.experimental.get_device_details(gpus[0])
+        name = str(details.get("device_name", gpus[0].name))
+        extra = f" (+{len(gpus) - 1} more)" if len(gpus) > 1 else ""
+        return f"GPU: {name}{extra}"
+    return f"CPU: {_cpu_model()} ({os.cpu_count()} threads)"
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine()
+
+
+def make_pipeline(
+    images: np.ndarray,
+    labels: np.ndarray,
+    *,
+    batch_size: int,
+    shuffle: bool,
+    seed: int,
+    one_hot: bool = False,
+) -> tf.data.Dataset:
+    """A tf.data pipeline over uint8 arrays that normalises each batch on the fly."""
+    ds = tf.data.Dataset.from_tensor_slices((images, labels))
+    if shuffle:
+        ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+
+    def normalise(x: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        x = tf.expand_dims(tf.cast(x, tf.float32) / 255.0, -1)
+        y = tf.one_hot(tf.cast(y, tf.int32), NUM_CLASSES) if one_hot else tf.cast(y, tf.int32)
+        return x, y
+
+    return ds.map(normalise, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def _compile(model: keras.Model, preset: Preset, steps_per_epoch: int, epochs: int) -> None:
+    learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = preset.learning_rate
+    if preset.cosine_decay:
+        warmup = int(preset.warmup_epochs * steps_per_epoch)
+        learning_rate = keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=0.0 if warmup else preset.learning_rate,
+            warmup_target=preset.learning_rate if warmup else None,
+            warmup_steps=warmup,
+            decay_steps=max(1, steps_per_epoch * epochs - warmup),
+        )
+    optimizer: keras.optimizers.Optimizer
+    if preset.weight_decay is not None:
+        optimizer = keras.optimizers.AdamW(learning_rate, weight_decay=preset.weight_decay)
+    else:
+        optimizer = keras.optimizers.Adam(learning_rate)
+    loss: keras.losses.Loss
+    if preset.label_smoothing:
+        loss = keras.losses.CategoricalCrossentropy(label_smoothing=preset.label_smoothing)
+    else:
+        loss = keras.losses.SparseCategoricalCrossentropy()
+    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+
+
+class _EventCallback(keras.callbacks.Callback):  # type: ignore[misc]
+    """Turns Keras callback calls into events, honours stop requests at every batch."""
+
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        on_event: EventHandler,
+        stop_event: threading.Event,
+        batches: int,
+        batch_size: int,
+        train_samples: int,
+        final_epoch: int,
+        history: list[EpochMetrics],
+    ) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.on_event = on_event
+        self.stop_event = stop_event
+        self.batches = batches
+        self.batch_size = batch_size
+        self.train_samples = train_samples
+        self.final_epoch = final_epoch
+        self.history = history
+        self._epoch = 0
+        self._epoch_start = 0.0
+        self._last_report = 0.0
+        self._last_report_batch = 0
+
+    def _check_stop(self) -> None:
+        if self.stop_event.is_set():
+            raise _StopRequested
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._check_stop()
+        self._epoch = epoch + 1
+        self._epoch_start = self._last_report = time.perf_counter()
+        self._last_report_batch = 0
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        self._check_stop()
+        done = batch + 1
+        now = time.perf_counter()
+        if done < self.batches and now - self._last_report < PROGRESS_INTERVAL_S:
+            return
+        logs = logs or {}
+        loss = float(logs.get("loss", math.nan))
+        if not math.isfinite(loss):
+            raise _NonFiniteLoss(f"loss became {loss} in epoch {self._epoch}, batch {done}")
+        samples = min(done * self.batch_size, self.train_samples) - min(
+            self._last_report_batch * self.batch_size, self.train_samples
+        )
+        elapsed = now - self._last_report
+        self._last_report, self._last_report_batch = now, done
+        self.on_event(
+            BatchProgress(
+                run_id=self.run_id,
+                epoch=self._epoch,
+                batch=done,
+                batches=self.batches,
+                loss=loss,
+                accuracy=float(logs.get("accuracy", math.nan)),
+                samples_per_second=samples / elapsed if elapsed > 0 else 0.0,
+            )
+        )
+
+    def on_test_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        self._check_stop()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        logs = logs or {}
+        metrics = EpochMetrics(
+            epoch=epoch + 1,
+            loss=float(logs["loss"]),
+            accuracy=float(logs["accuracy"]),
+            val_loss=float(logs["val_loss"]),
+            val_accuracy=float(logs["val_accuracy"]),
+            seconds=time.perf_counter() - self._epoch_start,
+        )
+        if not math.isfinite(metrics.loss):
+            raise _NonFiniteLoss(f"loss became {metrics.loss} in epoch {metrics.epoch}")
+        self.history.append(metrics)
+        self.on_event(EpochEnded(self.run_id, metrics, self.final_epoch))
+
+
+def new_state(config: TrainConfig, run_id: str) -> TrainState:
+    """A freshly built (uncompiled) model for ``config.model``, seeded by ``config.seed``."""
+    keras.utils.set_random_seed(config.seed)
+    return TrainState(run_id=run_id, config=config, model=build_model(config.model))
+
+
+def train(
+    config: TrainConfig,
+    on_event: EventHandler,
+    stop_event: threading.Event,
+    *,
+    dataset: Dataset,
+    state: TrainState | None = None,
+    run_id: str = "run",
+    data_source: str | None = None,
+) -> TrainState:
+    """Train ``config.epochs`` epochs, emitting events; continue ``state`` when given.
+
+    Never raises for training problems: a stop, a non-finite loss, running out of memory or
+    any other error ends with a :class:`TrainingStopped` or :class:`TrainingFailed` event and
+    the returned state's ``status``. The model keeps whatever it learned before that.
+    """
+    started = time.perf_counter()
+    continuing = state is not None and state.epochs_done > 0
+    if state is None:
+        state = new_state(config, run_id)
+    state.status = "running"
+    preset = get_preset(state.config.model)
+    initial_epoch = state.epochs_done
+    final_epoch = initial_epoch + config.epochs
+    batches = math.ceil(dataset.train_samples / config.batch_size)
+    one_hot = preset.label_smoothing > 0
+    try:
+        if not continuing or preset.cosine_decay or state.model.optimizer is None:
+            # A cosine schedule restarts over the new epochs (a warm restart).
+            _compile(state.model, preset, batches, config.epochs)
+        train_ds = make_pipeline(
+            dataset.x_train,
+            dataset.y_train,
+            batch_size=config.batch_size,
+            shuffle=True,
+            seed=config.seed + initial_epoch,
+            one_hot=one_hot,
+        )
+        val_ds = make_pipeline(
+            dataset.x_val,
+            dataset.y_val,
+            batch_size=max(config.batch_size, 256),
+            shuffle=False,
+            seed=0,
+            one_hot=one_hot,
+        )
+        callback = _EventCallback(
+            run_id=state.run_id,
+            on_event=on_event,
+            stop_event=stop_event,
+            batches=batches,
+            batch_size=config.batch_size,
+            train_samples=dataset.train_samples,
+            final_epoch=final_epoch,
+            history=state.history,
+        )
+        on_event(
+            TrainingStarted(
+                run_id=state.run_id,
+                config=config,
+                summary=summarize(state.model),
+                device=detect_device(),
+                data_source=data_source or dataset.source,
+                train_samples=dataset.train_samples,
+                val_samples=dataset.val_samples,
+                batches_per_epoch=batches,
+                initial_epoch=initial_epoch,
+                final_epoch=final_epoch,
+            )
+        )
+        state.model.fit(
+            train_ds,
+            validation_data=val_ds,
+            initial_epoch=initial_epoch,
+            epochs=final_epoch,
+            callbacks=[callback],
+            verbose=0,
+        )
+    except _StopRequested:
+        state.status = "stopped"
+        on_event(TrainingStopped(state.run_id, tuple(state.history), time.perf_counter() - started))
+        return state
+    except _NonFiniteLoss as error:
+        return _fail(state, on_event, "nan_loss", f"training diverged: {error}")
+    except tf.errors.ResourceExhaustedError:
+        return _fail(
+            state,
+            on_event,
+            "out_of_memory",
+            f"out of memory at batch size {config.batch_size}: try a smaller batch size",
+        )
+    except MemoryError:
+        return _fail(
+            state,
+            on_event,
+            "out_of_memory",
+            f"out of memory at batch size {config.batch_size}: try a smaller batch size",
+        )
+    except OSError as error:
+        return _fail(state, on_event, "io", str(error))
+    except Exception as error:  # noqa: BLE001 - any failure becomes an event, not a crash
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        return _fail(state, on_event, "error", f"{type(error).__name__}: {first_line}")
+    state.status = "finished"
+    on_event(TrainingFinished(state.run_id, tuple(state.history), time.perf_counter() - started))
+    return state
+
+
+def _fail(
+    state: TrainState,
+    on_event: EventHandler,
+    kind: Literal["nan_loss", "out_of_memory", "io", "error"],
+    message: str,
+) -> TrainState:
+    state.status = "failed"
+    state.failure = message
+    on_event(TrainingFailed(state.run_id, message, kind))
+    return state
+
+
+def predict(model: keras.Model, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
+    """Softmax outputs for uint8 images ``(N, 28, 28)``, as a float32 numpy array."""
+    probabilities: list[np.ndarray] = []
+    for start in range(0, len(images), batch_size):
+        chunk = images[start : start + batch_size]
+        x = (chunk.astype(np.float32) / 255.0)[..., np.newaxis]
+        probabilities.append(np.asarray(model(x, training=False)))
+    return np.concatenate(probabilities) if probabilities else np.zeros((0, NUM_CLASSES))
+
+
+def evaluate_model(model: keras.Model, dataset: Dataset) -> Evaluation:
+    """Evaluate ``model`` on the test set; all the numbers come from numpy."""
+    return evaluate_probabilities(predict(model, dataset.x_test), dataset.y_test)
