@@ -72,7 +72,9 @@ def run_training(
     state = train(config, record, stop_event, dataset=dataset, state=state, run_id=state.run_id)
     try:
         _save_history(run_dir, state, state.status, planned, context)
-        if not state.history:
+        # A failed model is not worth evaluating: after a non-finite loss its weights are
+        # NaN, and after running out of memory evaluating would likely fail the same way.
+        if not state.history or state.status == "failed":
             return state, run_dir
         evaluation = evaluate_model(state.model, dataset)
         on_event(EvaluationFinished(state.run_id, evaluation, dataset.x_test))

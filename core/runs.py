@@ -221,11 +221,10 @@ def load_run(run_dir: Path) -> SavedRun:
     """Read a run folder; raises :class:`RunError` naming what is missing or damaged."""
     if not run_dir.is_dir():
         raise RunError(f"{run_dir}: not a run folder")
+    config_data = _read_json(run_dir / CONFIG_JSON)
     try:
-        config = TrainConfig.from_dict(_read_json(run_dir / CONFIG_JSON))
-    except (TypeError, ValueError) as error:
-        if isinstance(error, RunError):
-            raise
+        config = TrainConfig.from_dict(config_data)
+    except (AttributeError, TypeError, ValueError) as error:
         raise RunError(f"{run_dir / CONFIG_JSON}: invalid config ({error})") from None
     history_data = _read_json(run_dir / HISTORY_JSON)
     try:
@@ -238,6 +237,10 @@ def load_run(run_dir: Path) -> SavedRun:
     evaluation = images = None
     if (run_dir / METRICS_JSON).exists():
         metrics = _read_json(run_dir / METRICS_JSON)
+        if not isinstance(metrics, dict) or not isinstance(
+            metrics.get("test_accuracy"), int | float
+        ):
+            raise RunError(f"{run_dir / METRICS_JSON}: invalid metrics (no test_accuracy)")
     if (run_dir / EVALUATION_NPZ).exists():
         evaluation, images = _read_evaluation(run_dir / EVALUATION_NPZ)
     return SavedRun(

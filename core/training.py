@@ -30,7 +30,7 @@ from core.events import (
     TrainingStarted,
     TrainingStopped,
 )
-from core.models import Preset, build_model, get_preset, summarize
+from core.models import build_model, compile_model, get_preset, summarize
 
 PROGRESS_INTERVAL_S = 0.1
 """Batch progress is reported at most this often: reading metrics syncs the device."""
@@ -107,29 +107,6 @@ def make_pipeline(
         return x, y
 
     return ds.map(normalise, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
-
-
-def _compile(model: keras.Model, preset: Preset, steps_per_epoch: int, epochs: int) -> None:
-    learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = preset.learning_rate
-    if preset.cosine_decay:
-        warmup = int(preset.warmup_epochs * steps_per_epoch)
-        learning_rate = keras.optimizers.schedules.CosineDecay(
-            initial_learning_rate=0.0 if warmup else preset.learning_rate,
-            warmup_target=preset.learning_rate if warmup else None,
-            warmup_steps=warmup,
-            decay_steps=max(1, steps_per_epoch * epochs - warmup),
-        )
-    optimizer: keras.optimizers.Optimizer
-    if preset.weight_decay is not None:
-        optimizer = keras.optimizers.AdamW(learning_rate, weight_decay=preset.weight_decay)
-    else:
-        optimizer = keras.optimizers.Adam(learning_rate)
-    loss: keras.losses.Loss
-    if preset.label_smoothing:
-        loss = keras.losses.CategoricalCrossentropy(label_smoothing=preset.label_smoothing)
-    else:
-        loss = keras.losses.SparseCategoricalCrossentropy()
-    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
 
 
 class _EventCallback(keras.callbacks.Callback):  # type: ignore[misc]
@@ -250,9 +227,9 @@ def train(
     batches = math.ceil(dataset.train_samples / config.batch_size)
     one_hot = preset.label_smoothing > 0
     try:
-        if not continuing or preset.cosine_decay or state.model.optimizer is None:
+        if not continuing or preset.cosine_decay or getattr(state.model, "optimizer", None) is None:
             # A cosine schedule restarts over the new epochs (a warm restart).
-            _compile(state.model, preset, batches, config.epochs)
+            compile_model(state.model, preset, batches, config.epochs)
         train_ds = make_pipeline(
             dataset.x_train,
             dataset.y_train,
@@ -299,6 +276,7 @@ def train(
             initial_epoch=initial_epoch,
             epochs=final_epoch,
             callbacks=[callback],
+            shuffle=False,  # the pipeline shuffles; Keras cannot shuffle a tf.data input
             verbose=0,
         )
     except _StopRequested:

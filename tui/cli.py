@@ -53,34 +53,48 @@ def _seed(text: str) -> int:
     return parse_int(text, name="seed", minimum=0, maximum=2**31 - 1)
 
 
-def _add_data_options(parser: argparse.ArgumentParser) -> None:
+def _add_data_options(parser: argparse.ArgumentParser, *, in_command: bool = False) -> None:
+    """Add the options that the app and ``train`` share.
+
+    In a subcommand they default to ``SUPPRESS``: argparse copies a subparser's defaults over
+    the values parsed before the command, so ``fmnist-tui --model improved train`` would
+    otherwise train the seed model.
+    """
+
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if in_command else value
+
     parser.add_argument(
         "--model",
         type=_checked(parse_model),
-        default="seed",
+        default=default("seed"),
         metavar="NAME",
         help=f"model preset: {', '.join(MODEL_PRESETS)} (default: seed)",
     )
     parser.add_argument(
         "--data-dir",
+        default=default(None),
         metavar="DIR",
         help="folder with the four Fashion-MNIST IDX files (default: $FMNIST_DATA_DIR, "
         "the Keras cache, /usr/share/datasets/fashion-mnist, else download)",
     )
     parser.add_argument(
         "--runs-dir",
+        default=default(None),
         metavar="DIR",
         type=Path,
         help="where runs are saved (default: $FMNIST_RUNS_DIR or the XDG data folder)",
     )
     parser.add_argument(
         "--limit-train",
+        default=default(None),
         type=_checked(_limit),
         metavar="N",
         help="train on a class-balanced subset of N training images",
     )
     parser.add_argument(
         "--limit-test",
+        default=default(None),
         type=_checked(_limit),
         metavar="N",
         help="evaluate on a class-balanced subset of N test images",
@@ -114,10 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--seed", type=_checked(_seed), default=0, metavar="N")
     train.add_argument("--no-export", action="store_true", help="do not write the PNG plots")
-    _add_data_options(train)
+    _add_data_options(train, in_command=True)
 
     summary = commands.add_parser("summary", help="print a preset's layers and parameters")
-    summary.add_argument("--model", type=_checked(parse_model), default="seed", metavar="NAME")
+    summary.add_argument(
+        "--model", type=_checked(parse_model), default=argparse.SUPPRESS, metavar="NAME"
+    )
 
     export = commands.add_parser("export", help="re-create a saved run's PNG plots")
     export.add_argument("run_dir", type=Path, metavar="RUN_DIR")
@@ -126,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     runs = commands.add_parser("runs", help="list saved runs")
-    runs.add_argument("--runs-dir", metavar="DIR", type=Path)
+    runs.add_argument("--runs-dir", metavar="DIR", type=Path, default=argparse.SUPPRESS)
     return parser
 
 

@@ -92,6 +92,22 @@ class _Printer:
             self.line(f"run: {event.run_dir}")
 
 
+def _log_path(command: str) -> Path | None:
+    """A fresh log file for ``command``, or ``None`` after saying on stderr why it cannot be."""
+    log_path = default_log_path(command)
+    try:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_path.touch()
+    except OSError as error:
+        reason = error.strerror or str(error)
+        print(
+            f"fmnist-tui {command}: error: cannot write the log file {log_path}: {reason}",
+            file=sys.stderr,
+        )
+        return None
+    return log_path
+
+
 def train_command(args: argparse.Namespace, runs_root: Path) -> int:
     config = TrainConfig(
         epochs=args.epochs,
@@ -104,7 +120,9 @@ def train_command(args: argparse.Namespace, runs_root: Path) -> int:
         data_dir=args.data_dir,
     )
     quiet_tensorflow_env()
-    log_path = default_log_path("train")
+    log_path = _log_path("train")
+    if log_path is None:
+        return EXIT_USAGE
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -162,7 +180,10 @@ def train_command(args: argparse.Namespace, runs_root: Path) -> int:
 
 def summary_command(model: str) -> int:
     quiet_tensorflow_env()
-    with native_stderr_to(default_log_path("summary")):
+    log_path = _log_path("summary")
+    if log_path is None:
+        return EXIT_USAGE
+    with native_stderr_to(log_path):
         from core.models import build_model, summarize
 
         summary = summarize(build_model(model))
