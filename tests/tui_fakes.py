@@ -1,0 +1,246 @@
+"""Test doubles for the app: a scripted engine that posts fixed core events, never TensorFlow.
+
+The numbers are made up but shaped like a real run, so snapshots look like the real thing
+and stay identical from run to run.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.config import TrainConfig
+from core.data import Dataset, prepare, synthetic_raw
+from core.evaluation import NUM_CLASSES, Evaluation, evaluate_probabilities
+from core.events import (
+    BatchProgress,
+    EpochEnded,
+    EpochMetrics,
+    EvaluationFinished,
+    RunSaved,
+    TrainingFailed,
+    TrainingFinished,
+    TrainingStarted,
+    TrainingStopped,
+)
+from tui.engine import Continue, Engine, Post, Shutdown, Summarize, Train
+from tui.messages import (
+    DataFailed,
+    DataReady,
+    EngineEvent,
+    EngineIdle,
+    EngineReady,
+    EngineStatus,
+    SummaryReady,
+)
+
+FAKE_DEVICE = "CPU: Fake Processor (2 threads)"
+FAKE_SOURCE = "synthetic (seed 0)"
+FAKE_RUN_ID = "20260101-120000-seed"
+FAKE_RUN_DIR = "/runs/20260101-120000-seed"
+BATCHES = 13
+"""Batches per epoch of the fake: 400 samples at batch size 32."""
+
+
+@dataclass(frozen=True, slots=True)
+class FakeLayer:
+    name: str
+    type: str
+    output_shape: str
+    params: int
+
+
+@dataclass(frozen=True, slots=True)
+class FakeSummary:
+    """Shaped like core.models.ModelSummary, which cannot be imported without Keras."""
+
+    model_name: str
+    rows: tuple[FakeLayer, ...]
+    total_params: int
+    trainable_params: int
+    non_trainable_params: int
+
+
+SEED_SUMMARY = FakeSummary(
+    model_name="seed",
+    rows=(
+        FakeLayer("conv1", "Conv2D", "(None, 26, 26, 28)", 280),
+        FakeLayer("pool1", "MaxPooling2D", "(None, 13, 13, 28)", 0),
+        FakeLayer("conv2", "Conv2D", "(None, 11, 11, 56)", 14_168),
+        FakeLayer("flatten", "Flatten", "(None, 6776)", 0),
+        FakeLayer("dense", "Dense", "(None, 56)", 379_512),
+        FakeLayer("output", "Dense", "(None, 10)", 570),
+    ),
+    total_params=394_530,
+    trainable_params=394_530,
+    non_trainable_params=0,
+)
+
+
+def fake_summary(preset: str) -> FakeSummary:
+    if preset == "seed":
+        return SEED_SUMMARY
+    return FakeSummary(
+        model_name=preset.replace("-", "_"),
+        rows=(FakeLayer("conv", "Conv2D", "(None, 28, 28, 32)", 320),),
+        total_params=320,
+        trainable_params=320,
+        non_trainable_params=0,
+    )
+
+
+def fake_metrics(epoch: int) -> EpochMetrics:
+    """A plausible, fixed learning curve."""
+    return EpochMetrics(
+        epoch=epoch,
+        loss=round(0.9 / epoch + 0.2, 4),
+        accuracy=round(0.95 - 0.25 / epoch, 4),
+        val_loss=round(0.8 / epoch + 0.3, 4),
+        val_accuracy=round(0.92 - 0.22 / epoch, 4),
+        seconds=2.0,
+    )
+
+
+def fake_evaluation() -> tuple[Evaluation, np.ndarray]:
+    """A fixed evaluation of the 100 synthetic test images, about 80% right."""
+    raw = synthetic_raw(train=20, test=100, seed=0)
+    labels = raw.y_test.astype(np.int64)
+    rng = np.random.default_rng(1)
+    predictions = labels.copy()
+    wrong = rng.choice(labels.size, size=20, replace=False)
+    predictions[wrong] = (labels[wrong] + 1 + rng.integers(0, 3, size=wrong.size)) % NUM_CLASSES
+    probabilities = np.full((labels.size, NUM_CLASSES), 0.02)
+    probabilities[np.arange(labels.size), predictions] = 0.82
+    return evaluate_probabilities(probabilities, labels), raw.x_test
+
+
+class ScriptedEngine(Engine):
+    """Posts what a real engine would, with fixed numbers, and records the commands it got.
+
+    With ``hold_in_epoch`` set, a run pauses half-way through that epoch until it is stopped
+    (or the app quits), so tests and snapshots can look at a run in progress.
+    ``BATCHES`` batches per epoch, 400 training samples at batch size 32.
+    """
+
+    def __init__(
+        self,
+        *,
+        hold_in_epoch: int | None = None,
+        data_error: str | None = None,
+        fail_with: str | None = None,
+        run_dir: str = FAKE_RUN_DIR,
+    ) -> None:
+        super().__init__()
+        self.run_dir = run_dir
+        self.hold_in_epoch = hold_in_epoch
+        self.data_error = data_error
+        self.fail_with = fail_with
+        self.received: list[object] = []
+        self.epochs_done = 0
+        self.held = threading.Event()
+        """Set while a run waits half-way through ``hold_in_epoch``."""
+
+    def serve(self, post: Post) -> None:
+        post(EngineStatus("Loading TensorFlow…"))
+        post(EngineReady(FAKE_DEVICE))
+        post(SummaryReady("seed", SEED_SUMMARY))
+        if self.data_error:
+            post(DataFailed(self.data_error))
+        else:
+            post(DataReady(FAKE_SOURCE, 400, 100, 100))
+        while True:
+            command = self.next_command()
+            self.received.append(command)
+            if isinstance(command, Shutdown):
+                return
+            if isinstance(command, Summarize):
+                post(SummaryReady(command.preset, fake_summary(command.preset)))
+            elif isinstance(command, Train):
+                self.epochs_done = 0
+                self._run(command.config, command.config.epochs, post)
+                post(EngineIdle(FAKE_RUN_ID, self.epochs_done, command.config.model))
+            elif isinstance(command, Continue):
+                config = TrainConfig(epochs=command.epochs, batch_size=command.batch_size)
+                self._run(config, command.epochs, post)
+                post(EngineIdle(FAKE_RUN_ID, self.epochs_done, "seed"))
+
+    def _run(self, config: TrainConfig, epochs: int, post: Post) -> None:
+        self.stop_event.clear()
+        first = self.epochs_done + 1
+        final = self.epochs_done + epochs
+        post(
+            EngineEvent(
+                TrainingStarted(
+                    run_id=FAKE_RUN_ID,
+                    config=config,
+                    summary=SEED_SUMMARY,  # type: ignore[arg-type]
+                    device=FAKE_DEVICE,
+                    data_source=FAKE_SOURCE,
+                    train_samples=400,
+                    val_samples=100,
+                    batches_per_epoch=BATCHES,
+                    initial_epoch=self.epochs_done,
+                    final_epoch=final,
+                )
+            )
+        )
+        if self.fail_with:
+            post(EngineEvent(TrainingFailed(FAKE_RUN_ID, self.fail_with, "nan_loss")))
+            return
+        history = [fake_metrics(epoch) for epoch in range(1, self.epochs_done + 1)]
+        for epoch in range(first, final + 1):
+            metrics = fake_metrics(epoch)
+            # One progress message per epoch: a burst of them would coalesce differently
+            # from run to run, and the charts in snapshots must not change.
+            batch = BATCHES // 2
+            fraction = batch / BATCHES
+            post(
+                EngineEvent(
+                    BatchProgress(
+                        run_id=FAKE_RUN_ID,
+                        epoch=epoch,
+                        batch=batch,
+                        batches=BATCHES,
+                        loss=round(metrics.loss + 0.3 * (1 - fraction), 4),
+                        accuracy=round(metrics.accuracy - 0.1 * (1 - fraction), 4),
+                        samples_per_second=1600.0,
+                    )
+                )
+            )
+            if epoch == self.hold_in_epoch:
+                self.held.set()
+                self.stop_event.wait()
+            if self.stop_event.is_set():
+                post(EngineEvent(TrainingStopped(FAKE_RUN_ID, tuple(history), 3.0)))
+                self._evaluate(history, post)
+                return
+            history.append(metrics)
+            self.epochs_done = epoch
+            post(EngineEvent(EpochEnded(FAKE_RUN_ID, metrics, final)))
+        post(EngineEvent(TrainingFinished(FAKE_RUN_ID, tuple(history), 2.0 * epochs)))
+        self._evaluate(history, post)
+
+    def _evaluate(self, history: list[EpochMetrics], post: Post) -> None:
+        if not history or self.shutting_down:
+            return
+        evaluation, images = fake_evaluation()
+        post(EngineEvent(EvaluationFinished(FAKE_RUN_ID, evaluation, images)))
+        post(EngineEvent(RunSaved(FAKE_RUN_ID, self.run_dir)))
+
+
+def synthetic_loader(train: int = 500, test: int = 100) -> Callable[[], Dataset]:
+    """A dataset loader for the real engine: the learnable synthetic shapes."""
+
+    def load() -> Dataset:
+        return prepare(synthetic_raw(train=train, test=test, seed=0))
+
+    return load
+
+
+def missing_runs_dir() -> Path:
+    """A runs folder that does not exist, so the Runs tab is empty and its path fixed."""
+    return Path("/nonexistent/fmnist-runs")

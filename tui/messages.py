@@ -1,0 +1,169 @@
+"""Messages that background work posts to the app.
+
+The engine thread and the short export / run-loading workers never touch widgets: they post
+these messages and the app's handlers own every change of state. Each message holds plain
+values (core's frozen events, strings, numbers), so it can cross threads safely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from textual.message import Message
+
+from core.events import BatchProgress, TrainingEvent
+
+if TYPE_CHECKING:
+    from core.runs import RunListing, SavedRun
+
+
+class LayerRowLike(Protocol):
+    """One row of a model summary (``core.models.LayerRow`` or a test double)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def output_shape(self) -> str: ...
+    @property
+    def params(self) -> int: ...
+
+
+class SummaryLike(Protocol):
+    """What the app shows of ``core.models.ModelSummary``.
+
+    A protocol rather than the class itself because importing ``core.models`` imports Keras,
+    and the app and its fakes must stay free of TensorFlow.
+    """
+
+    @property
+    def model_name(self) -> str: ...
+    @property
+    def rows(self) -> Sequence[LayerRowLike]: ...
+    @property
+    def total_params(self) -> int: ...
+    @property
+    def trainable_params(self) -> int: ...
+    @property
+    def non_trainable_params(self) -> int: ...
+
+
+class EngineStatus(Message):
+    """What the engine is busy with, for the status line (``Loading TensorFlow…``)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+class EngineReady(Message):
+    """TensorFlow is imported; ``device`` names the GPU or CPU it will train on."""
+
+    def __init__(self, device: str) -> None:
+        super().__init__()
+        self.device = device
+
+
+class DataReady(Message):
+    """The data set is loaded and split."""
+
+    def __init__(self, source: str, train: int, val: int, test: int) -> None:
+        super().__init__()
+        self.source = source
+        self.train = train
+        self.val = val
+        self.test = test
+
+
+class DataFailed(Message):
+    """The data set could not be loaded; ``message`` is one line for the user."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+
+
+class SummaryReady(Message):
+    """The layer table of ``preset``, built (untrained) in the engine thread."""
+
+    def __init__(self, preset: str, summary: SummaryLike) -> None:
+        super().__init__()
+        self.preset = preset
+        self.summary = summary
+
+
+class EngineEvent(Message):
+    """One core training event, as the engine received it from ``run_training``."""
+
+    def __init__(self, event: TrainingEvent) -> None:
+        super().__init__()
+        self.event = event
+
+    def can_replace(self, message: Message) -> bool:
+        # Batch progress arrives up to ten times a second; when the UI falls behind only the
+        # newest position matters. Epoch ends and the like are never dropped.
+        return (
+            isinstance(self.event, BatchProgress)
+            and isinstance(message, EngineEvent)
+            and isinstance(message.event, BatchProgress)
+            and message.event.run_id == self.event.run_id
+        )
+
+
+class EngineIdle(Message):
+    """A command finished; the engine waits for the next one.
+
+    ``run_id`` and ``epochs_done`` describe the model the engine holds in memory (the one
+    "continue" would train further), or are ``None``/0 when it holds none.
+    """
+
+    def __init__(self, run_id: str | None, epochs_done: int, model: str | None) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.epochs_done = epochs_done
+        self.model = model
+
+
+class EngineError(Message):
+    """A command failed outside training proper (say the runs folder is read-only)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+
+
+class ExportFinished(Message):
+    def __init__(self, paths: Sequence[Path]) -> None:
+        super().__init__()
+        self.paths = tuple(paths)
+
+
+class ExportFailed(Message):
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+
+
+class RunLoaded(Message):
+    """A saved run was read back from disk, to be shown."""
+
+    def __init__(self, run: SavedRun) -> None:
+        super().__init__()
+        self.run = run
+
+
+class RunLoadFailed(Message):
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+
+
+class RunsListed(Message):
+    """The saved runs, newest first, for the Runs tab."""
+
+    def __init__(self, listings: Sequence[RunListing]) -> None:
+        super().__init__()
+        self.listings = tuple(listings)

@@ -1,0 +1,1 @@
+"""Modal screens: the training dialog, help, errors, quit confirmation, the log."""

@@ -1,0 +1,169 @@
+"""Accuracy and loss by epoch, training against validation, drawn with plotext.
+
+Each chart keeps its own series and redraws only when :meth:`MetricChart.flush` finds new
+points, so the app can call ``flush`` from a capped-rate timer however fast progress arrives.
+Plotting goes through the widget's own ``plt`` (plotext's module API is global state) and
+happens on the UI thread only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Final, Literal
+
+from textual_plotext import PlotextPlot
+
+from core.events import EpochMetrics
+
+Metric = Literal["accuracy", "loss"]
+
+TRAIN_COLOUR: Final = 39
+"""xterm-256 DeepSkyBlue1: reads on dark and light backgrounds, and without truecolor."""
+VALIDATION_COLOUR: Final = 208
+"""xterm-256 DarkOrange."""
+MAX_TRAIN_POINTS: Final = 2000
+"""Fractional points kept per chart; older ones are thinned so long runs stay cheap."""
+
+
+class MetricChart(PlotextPlot):
+    """One metric by epoch: the running training value at fractional epochs, validation at
+    whole epochs."""
+
+    DEFAULT_CSS = """
+    MetricChart {
+        height: 1fr;
+        width: 1fr;
+        min-height: 6;
+    }
+    """
+
+    def __init__(
+        self,
+        metric: Metric,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.metric: Metric = metric
+        self._train: list[tuple[float, float]] = []
+        self._validation: list[tuple[float, float]] = []
+        self._final_epoch = 0
+        self._dirty = True
+
+    @property
+    def title(self) -> str:
+        return "Accuracy" if self.metric == "accuracy" else "Loss"
+
+    @property
+    def train_points(self) -> list[tuple[float, float]]:
+        return list(self._train)
+
+    @property
+    def validation_points(self) -> list[tuple[float, float]]:
+        return list(self._validation)
+
+    @property
+    def final_epoch(self) -> int:
+        return self._final_epoch
+
+    def reset(self, final_epoch: int = 0) -> None:
+        """Forget every point; the x axis will run to ``final_epoch``."""
+        self._train.clear()
+        self._validation.clear()
+        self._final_epoch = final_epoch
+        self._dirty = True
+
+    def set_final_epoch(self, final_epoch: int) -> None:
+        self._final_epoch = final_epoch
+        self._dirty = True
+
+    def add_batch(self, fractional_epoch: float, value: float) -> None:
+        """The running training value part-way through an epoch."""
+        if not math.isfinite(value):
+            return
+        self._train.append((fractional_epoch, value))
+        if len(self._train) > MAX_TRAIN_POINTS:
+            # Keep every other old point: the curve keeps its shape at half the cost.
+            half = len(self._train) // 2
+            self._train[:half] = self._train[:half:2]
+        self._dirty = True
+
+    def add_epoch(self, metrics: EpochMetrics) -> None:
+        """A finished epoch: its training value ends the line, validation gets a point."""
+        train, validation = self._values(metrics)
+        if math.isfinite(train):
+            self._train.append((float(metrics.epoch), train))
+        if math.isfinite(validation):
+            self._validation.append((float(metrics.epoch), validation))
+        self._final_epoch = max(self._final_epoch, metrics.epoch)
+        self._dirty = True
+
+    def set_history(self, history: Sequence[EpochMetrics], final_epoch: int = 0) -> None:
+        """Show a whole history at once (a saved run), one point per epoch."""
+        self.reset(max(final_epoch, len(history)))
+        for metrics in history:
+            self.add_epoch(metrics)
+
+    def flush(self) -> bool:
+        """Redraw if anything changed since the last redraw; say whether it did."""
+        if not self._dirty:
+            return False
+        self._dirty = False
+        self._replot()
+        self.refresh()
+        return True
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.flush()
+
+    def _values(self, metrics: EpochMetrics) -> tuple[float, float]:
+        if self.metric == "accuracy":
+            return metrics.accuracy, metrics.val_accuracy
+        return metrics.loss, metrics.val_loss
+
+    def _replot(self) -> None:
+        plt = self.plt
+        plt.clear_data()
+        # The x axis needs no label: "by epoch" is in the title, and at 80x24 a row matters.
+        plt.title(f"{self.title} by epoch")
+        right = max(self._final_epoch, 1)
+        plt.xlim(0, right)
+        plt.xticks(_epoch_ticks(right))
+        if self._train:
+            xs, ys = zip(*self._train, strict=True)
+            plt.plot(xs, ys, label="train", color=TRAIN_COLOUR, marker="braille")
+        if self._validation:
+            xs, ys = zip(*self._validation, strict=True)
+            plt.plot(xs, ys, label="validation", color=VALIDATION_COLOUR, marker="braille")
+            plt.scatter(xs, ys, color=VALIDATION_COLOUR, marker="●")
+        low, high = self._y_range()
+        plt.ylim(low, high)
+
+    def _y_range(self) -> tuple[float | None, float | None]:
+        """The y range to show: once a first epoch is over, what came after it.
+
+        The first batches of a run (accuracy near 0.1, loss near 2.3) would otherwise squeeze
+        every later epoch, the part worth reading, into a row or two. The first epoch's early
+        line then runs off the bottom (or top) of the chart.
+        """
+        if not self._train and not self._validation:
+            return 0.0, 1.0  # an empty plot still needs a range to draw its axes
+        later = [y for x, y in self._train if x >= 1.0] + [y for _, y in self._validation]
+        if not any(x > 1.0 for x, _ in self._train) or len(later) < 2:
+            return None, None  # plotext picks the range
+        low, high = min(later), max(later)
+        margin = max((high - low) * 0.08, 0.005)
+        return low - margin, high + margin
+
+
+def _epoch_ticks(final_epoch: int, most: int = 10) -> list[float]:
+    """Whole-epoch ticks from 0 to ``final_epoch``, at most ``most`` of them."""
+    step = max(1, math.ceil(final_epoch / most))
+    ticks: list[float] = list(range(0, final_epoch + 1, step))
+    if ticks[-1] != final_epoch:
+        ticks.append(final_epoch)
+    return ticks

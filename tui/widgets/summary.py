@@ -1,0 +1,88 @@
+"""The model's layer table: layer, type, output shape and parameters, totals underneath."""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from tui.messages import SummaryLike
+
+COMPACT_BELOW = 52
+"""Narrower than this, the Type column is left out: the layer names say most of it."""
+
+
+def summary_renderable(
+    summary: SummaryLike, preset: str, *, with_type: bool = True
+) -> RenderableType:
+    """The trainable-parameter count first and in bold (what people compare), then the table."""
+    headline = Text.assemble(
+        (preset, "bold"),
+        "  ",
+        (f"{summary.trainable_params:,}", "bold"),
+        " trainable params",
+    )
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, show_edge=False)
+    table.add_column("Layer", no_wrap=True, overflow="ellipsis")
+    if with_type:
+        table.add_column("Type", no_wrap=True, overflow="ellipsis")
+    table.add_column("Output shape", no_wrap=True, overflow="ellipsis")
+    table.add_column("Params", justify="right", no_wrap=True, min_width=7)
+    for row in summary.rows:
+        cells = [row.name, row.type] if with_type else [row.name]
+        table.add_row(*cells, row.output_shape, f"{row.params:,}")
+    totals = Text.assemble(
+        f"Total {summary.total_params:,} · Trainable ",
+        (f"{summary.trainable_params:,}", "bold"),
+        f" · Non-trainable {summary.non_trainable_params:,}",
+        style="dim",
+    )
+    return Group(headline, table, totals)
+
+
+class ModelSummaryView(VerticalScroll):
+    """A scrollable model summary, or a line saying why there is none yet."""
+
+    DEFAULT_CSS = """
+    ModelSummaryView {
+        height: 1fr;
+        & > #summary-body { width: 1fr; height: auto; }
+    }
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.summary: SummaryLike | None = None
+        self.preset: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("Loading TensorFlow to build the model…", id="summary-body", markup=False)
+
+    def show_message(self, text: str) -> None:
+        self.query_one("#summary-body", Static).update(Text(text, style="italic dim"))
+
+    def set_summary(self, summary: SummaryLike, preset: str) -> None:
+        self.summary = summary
+        self.preset = preset
+        self._render_summary()
+
+    def on_resize(self) -> None:
+        self._render_summary()
+
+    def _render_summary(self) -> None:
+        if self.summary is None or self.preset is None:
+            return
+        with_type = self.scrollable_content_region.width >= COMPACT_BELOW
+        self.query_one("#summary-body", Static).update(
+            summary_renderable(self.summary, self.preset, with_type=with_type)
+        )
