@@ -327,7 +327,7 @@ def predict(model: keras.Model, images: np.ndarray, batch_size: int = 512) -> np
     for start in range(0, len(images), batch_size):
         chunk = images[start : start + batch_size]
         x = (chunk.astype(np.float32) / 255.0)[..., np.newaxis]
-        probabilities.append(np.asarray(model(x, training=False)))
+        probabilities.append(keras.ops.convert_to_numpy(model(x, training=False)))
     return np.concatenate(probabilities) if probabilities else np.zeros((0, NUM_CLASSES))
 
 
