@@ -12,6 +12,7 @@ Importing this module is cheap: TensorFlow, Keras and the data loading are impor
 from __future__ import annotations
 
 import contextlib
+import gc
 import queue
 import threading
 import traceback
@@ -173,6 +174,10 @@ class TrainingEngine(Engine):
             return
         post(EngineStatus(LOADING_DATA))
         self._dataset = self._load(post)
+        # TensorFlow leaves hundreds of thousands of long-lived objects; a full collection
+        # walking them stops every thread (the UI too) for up to half a second. They never
+        # die, so move them out of the collector's sight.
+        gc.freeze()
         while True:
             command = self.next_command()
             if isinstance(command, Shutdown):

@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 from typing import Final, Literal
 
+from textual.app import RenderResult
 from textual_plotext import PlotextPlot
 
 from core.events import EpochMetrics
@@ -52,6 +53,8 @@ class MetricChart(PlotextPlot):
         self._validation: list[tuple[float, float]] = []
         self._final_epoch = 0
         self._dirty = True
+        self._generation = 0
+        self._rendered: tuple[tuple[object, ...], RenderResult] | None = None
 
     @property
     def title(self) -> str:
@@ -113,8 +116,18 @@ class MetricChart(PlotextPlot):
             return False
         self._dirty = False
         self._replot()
+        self._generation += 1
         self.refresh()
         return True
+
+    def render(self) -> RenderResult:
+        # plotext rebuilds the whole figure on every call, and Textual calls render for every
+        # repaint (tab switches, scrolling elsewhere): reuse the last build until the data,
+        # the size or the theme changes.
+        key = (self._generation, self.size.width, self.size.height, self.app.theme, self.theme)
+        if self._rendered is None or self._rendered[0] != key:
+            self._rendered = (key, super().render())
+        return self._rendered[1]
 
     def on_mount(self) -> None:
         super().on_mount()
