@@ -67,7 +67,8 @@ def native_stderr_to(log_path: Path) -> Iterator[TextIO]:
         logger.propagate = False
     logging.captureWarnings(True)
     with warnings.catch_warnings():
-        warnings.simplefilter("default")
+        # Python's own filters stay: library deprecation notices (Keras calls numpy in
+        # ways numpy 2 frowns on) are for library authors, not for this log.
         try:
             yield terminal
         finally:
