@@ -30,7 +30,7 @@ from core.events import (
     TrainingStarted,
     TrainingStopped,
 )
-from core.models import build_model, compile_model, get_preset, summarize
+from core.models import PLAIN_LOSS, build_model, compile_model, get_preset, summarize
 
 PROGRESS_INTERVAL_S = 0.1
 """Batch progress is reported at most this often: reading metrics syncs the device."""
@@ -155,7 +155,7 @@ class _EventCallback(keras.callbacks.Callback):  # type: ignore[misc]
         if done < self.batches and now - self._last_report < PROGRESS_INTERVAL_S:
             return
         logs = logs or {}
-        loss = float(logs.get("loss", math.nan))
+        loss = float(logs.get(PLAIN_LOSS, logs.get("loss", math.nan)))
         if not math.isfinite(loss):
             raise _NonFiniteLoss(f"loss became {loss} in epoch {self._epoch}, batch {done}")
         samples = min(done * self.batch_size, self.train_samples) - min(
@@ -182,9 +182,9 @@ class _EventCallback(keras.callbacks.Callback):  # type: ignore[misc]
         logs = logs or {}
         metrics = EpochMetrics(
             epoch=epoch + 1,
-            loss=float(logs["loss"]),
+            loss=float(logs.get(PLAIN_LOSS, logs["loss"])),
             accuracy=float(logs["accuracy"]),
-            val_loss=float(logs["val_loss"]),
+            val_loss=float(logs.get(f"val_{PLAIN_LOSS}", logs["val_loss"])),
             val_accuracy=float(logs["val_accuracy"]),
             seconds=time.perf_counter() - self._epoch_start,
         )

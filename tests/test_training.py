@@ -300,3 +300,21 @@ def test_make_pipeline_one_hot_and_shuffle() -> None:
     assert sorted(order.tolist()) == list(range(20))
     assert order.tolist() != list(range(20))
     assert (ys.argmax(axis=1) == order % 10).all()
+
+
+def test_label_smoothed_preset_reports_the_plain_cross_entropy(synthetic_dataset: Dataset) -> None:
+    # The improved preset trains on a smoothed loss; the losses it reports must be the same
+    # plain cross-entropy that the test-set evaluation computes, or the numbers disagree.
+    from core.evaluation import evaluate_probabilities
+    from core.training import predict
+
+    state = train(
+        TrainConfig(epochs=1, model="improved"),
+        lambda event: None,
+        threading.Event(),
+        dataset=synthetic_dataset,
+    )
+    assert state.status == "finished"
+    probabilities = predict(state.model, synthetic_dataset.x_val)
+    plain = evaluate_probabilities(probabilities, synthetic_dataset.y_val).test_loss
+    assert state.history[-1].val_loss == pytest.approx(plain, rel=1e-3, abs=1e-3)
