@@ -86,10 +86,12 @@ def plot_history(history: Sequence[EpochMetrics], path: Path, *, title: str | No
     )
     from matplotlib.ticker import PercentFormatter
 
-    low, high = accuracy_axes.get_ylim()
-    accuracy_axes.yaxis.set_major_formatter(
-        PercentFormatter(xmax=1.0, decimals=0 if high - low >= 0.06 else 1)
-    )
+    # Whole percents only when the ticks fall on whole percents: a 2.5% step labelled
+    # "78%, 80%, 82%, 85%" reads as uneven spacing.
+    ticks = accuracy_axes.get_yticks()
+    step = float(np.diff(ticks).min()) * 100 if len(ticks) > 1 else 1.0
+    whole = step >= 1 and abs(step - round(step)) < 1e-6
+    accuracy_axes.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0 if whole else 1))
 
     if best is not None:
         best_metrics = history[best]
