@@ -27,6 +27,7 @@ from tui.widgets.mistakes import (
     MistakesView,
     describe_view,
     render_image_strips,
+    rich_pixels_strips,
 )
 
 SAMPLES = 2000
@@ -442,6 +443,30 @@ def test_image_strips_are_half_blocks_of_grey() -> None:
     assert first.color.triplet is not None and first.bgcolor.triplet is not None
     assert tuple(first.color.triplet) == (100, 100, 100)
     assert tuple(first.bgcolor.triplet) == (200, 200, 200)
+
+
+def test_image_strips_are_what_rich_pixels_draws(images: np.ndarray) -> None:
+    """The fast path gives rich-pixels' segments: same text, same colours, same runs."""
+    rng = np.random.default_rng(2)
+    flat = np.zeros((28, 28), dtype=np.uint8)
+    flat[10:20, 5:9] = 255  # long runs of one colour pair merge into one segment
+    cases = [
+        images[0],
+        images[1],
+        flat,
+        rng.integers(0, 3, size=(28, 28), dtype=np.uint8),
+        rng.integers(0, 256, size=(7, 5), dtype=np.uint8),  # odd height: stretched
+    ]
+    for image in cases:
+        fast = render_image_strips(image)
+        reference = rich_pixels_strips(image)
+        assert [strip.cell_length for strip in fast] == [s.cell_length for s in reference]
+        assert [[(seg.text, seg.style) for seg in strip] for strip in fast] == [
+            [(seg.text, seg.style) for seg in strip] for strip in reference
+        ]
+        assert [[str(seg.style) for seg in strip] for strip in fast] == [
+            [str(seg.style) for seg in strip] for strip in reference
+        ]
 
 
 def test_describe_view() -> None:

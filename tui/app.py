@@ -7,6 +7,7 @@ this module is cheap: TensorFlow is imported by the engine thread after the firs
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import sys
@@ -75,7 +76,7 @@ MIN_HEIGHT: Final = 24
 WIDE_WIDTH: Final = 120
 TALL_HEIGHT: Final = 36
 REDRAW_INTERVAL_S: Final = 0.25
-"""Charts redraw at most four times a second, however fast progress arrives."""
+"""Each chart redraws at most four times a second, however fast progress arrives."""
 TABS: Final = ("train", "mistakes", "confusion", "runs")
 MIN_CHART_BATCHES: Final = 3
 
@@ -230,6 +231,7 @@ class FmnistApp(App[int]):
         self._awaiting_run = False
         self._last_request: TrainRequest | None = None
         self._views: Views | None = None
+        self._redraws = 0
 
     @property
     def views(self) -> Views:
@@ -286,12 +288,16 @@ class FmnistApp(App[int]):
         self._progress().message = "t sets up a run while TensorFlow loads"
         self.sub_title = "loading"
         self._describe_size()
-        self.set_interval(REDRAW_INTERVAL_S, self._redraw_charts)
+        self.set_interval(REDRAW_INTERVAL_S / len(self._charts()), self._redraw_charts)
         # Start the engine after the first frame is on screen: its TensorFlow import holds
         # the GIL for seconds and would otherwise delay that frame.
         self.call_after_refresh(self._start_background_work)
 
     def _start_background_work(self) -> None:
+        # What the first frame needed (modules, the widget tree, styles) lives as long as the
+        # app: keep full collections, which stop every thread, from walking it each time.
+        # Frozen objects are still freed by reference counting (see tui.engine).
+        gc.freeze()
         self._run_engine()
         self._list_runs()
 
@@ -326,9 +332,12 @@ class FmnistApp(App[int]):
         self.views.log.add(text, style)
 
     def _redraw_charts(self) -> None:
+        # One chart per tick, in turn: a frame that builds both plotext figures holds the
+        # event loop (keys, the other tabs) twice as long.
+        charts = self._charts()
+        self._redraws += 1
         with self.batch_update():
-            for chart in self._charts():
-                chart.flush()
+            charts[self._redraws % len(charts)].flush()
 
     # --- Engine -----------------------------------------------------------------------------
 

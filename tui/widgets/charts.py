@@ -1,9 +1,10 @@
 """Accuracy and loss by epoch, training against validation, drawn with plotext.
 
 Each chart keeps its own series and redraws only when :meth:`MetricChart.flush` finds new
-points, so the app can call ``flush`` from a capped-rate timer however fast progress arrives.
-Plotting goes through the widget's own ``plt`` (plotext's module API is global state) and
-happens on the UI thread only.
+points, so the app can call ``flush`` from a capped-rate timer however fast progress arrives;
+the figure itself is built when the chart is next painted (never while its tab is hidden),
+from at most two points per braille dot column. Plotting goes through the widget's own
+``plt`` (plotext's module API is global state) and happens on the UI thread only.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ VALIDATION_COLOUR: Final = 208
 """xterm-256 DarkOrange."""
 MAX_TRAIN_POINTS: Final = 2000
 """Fractional points kept per chart; older ones are thinned so long runs stay cheap."""
+POINTS_PER_COLUMN: Final = 2
+"""Training points plotted per terminal column: a braille cell is two dots wide, and
+plotext's build time grows with the points (about 11 ms for 2,000, 2.5 ms for 120)."""
 
 
 class MetricChart(PlotextPlot):
@@ -55,6 +59,8 @@ class MetricChart(PlotextPlot):
         self._dirty = True
         self._generation = 0
         self._rendered: tuple[tuple[object, ...], RenderResult] | None = None
+        self._hidden = False
+        """Hidden (its tab is not on show) since the last build."""
 
     @property
     def title(self) -> str:
@@ -111,11 +117,14 @@ class MetricChart(PlotextPlot):
             self.add_epoch(metrics)
 
     def flush(self) -> bool:
-        """Redraw if anything changed since the last redraw; say whether it did."""
+        """Redraw if anything changed since the last redraw; say whether it did.
+
+        The figure is built when the chart is next painted: at once if it is on screen,
+        else when its tab is shown.
+        """
         if not self._dirty:
             return False
         self._dirty = False
-        self._replot()
         self._generation += 1
         self.refresh()
         return True
@@ -125,9 +134,21 @@ class MetricChart(PlotextPlot):
         # repaint (tab switches, scrolling elsewhere): reuse the last build until the data,
         # the size or the theme changes.
         key = (self._generation, self.size.width, self.size.height, self.app.theme, self.theme)
-        if self._rendered is None or self._rendered[0] != key:
-            self._rendered = (key, super().render())
-        return self._rendered[1]
+        rendered = self._rendered
+        if rendered is not None and self._hidden and rendered[0][1:] == key[1:]:
+            # Back on screen with new points: show the last figure in this frame, which a
+            # tab switch should not hold up, and draw the new points in the next one.
+            self._hidden = False
+            self.call_after_refresh(self.refresh)
+            return rendered[1]
+        self._hidden = False
+        if rendered is None or rendered[0] != key:
+            self._replot(max_train_points=POINTS_PER_COLUMN * max(self.size.width, 1))
+            rendered = self._rendered = (key, super().render())
+        return rendered[1]
+
+    def on_hide(self) -> None:
+        self._hidden = True
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -138,7 +159,7 @@ class MetricChart(PlotextPlot):
             return metrics.accuracy, metrics.val_accuracy
         return metrics.loss, metrics.val_loss
 
-    def _replot(self) -> None:
+    def _replot(self, max_train_points: int) -> None:
         plt = self.plt
         plt.clear_data()
         # The x axis needs no label: "by epoch" is in the title, and at 80x24 a row matters.
@@ -147,7 +168,7 @@ class MetricChart(PlotextPlot):
         plt.xlim(0, right)
         plt.xticks(_epoch_ticks(right))
         if self._train:
-            xs, ys = zip(*self._train, strict=True)
+            xs, ys = zip(*_thin(self._train, right, max_train_points), strict=True)
             plt.plot(xs, ys, label="train", color=TRAIN_COLOUR, marker="braille")
         if self._validation:
             xs, ys = zip(*self._validation, strict=True)
@@ -171,6 +192,24 @@ class MetricChart(PlotextPlot):
         low, high = min(later), max(later)
         margin = max((high - low) * 0.08, 0.005)
         return low - margin, high + margin
+
+
+def _thin(points: list[tuple[float, float]], right: float, most: int) -> list[tuple[float, float]]:
+    """At most about ``most`` of ``points`` (sorted by x), the last in each of ``most`` equal
+    slices of ``[0, right]``: what the chart can show at its width, at a fraction of the
+    plotting cost. The last point is always kept."""
+    if len(points) <= most:
+        return points
+    kept: list[tuple[float, float]] = []
+    last_slice = -1
+    scale = most / right
+    for point in reversed(points):
+        slice_ = int(point[0] * scale)
+        if slice_ != last_slice:
+            kept.append(point)
+            last_slice = slice_
+    kept.reverse()
+    return kept
 
 
 def _epoch_ticks(final_epoch: int, most: int = 10) -> list[float]:
