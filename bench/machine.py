@@ -10,16 +10,7 @@ import subprocess
 from importlib import metadata
 from typing import Any
 
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+from core.device import cpu_model
 
 
 def _memory_gib() -> float | None:
@@ -64,7 +55,7 @@ def _static() -> dict[str, Any]:
     except AttributeError:
         usable = os.cpu_count() or 0
     return {
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         "usable_cpus": usable,
         "memory_gib": _memory_gib(),

@@ -17,7 +17,7 @@ import numpy as np
 if TYPE_CHECKING:
     from core.config import TrainConfig
     from core.evaluation import Evaluation
-    from core.models import ModelSummary
+    from core.summary import ModelSummary
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from core.config import TrainConfig
 from core.data import Dataset
+from core.device import cpu_model
 from core.evaluation import NUM_CLASSES, Evaluation, evaluate_probabilities
 from core.events import (
     BatchProgress,
@@ -70,20 +71,7 @@ def detect_device() -> str:
         name = str(details.get("device_name", gpus[0].name))
         extra = f" (+{len(gpus) - 1} more)" if len(gpus) > 1 else ""
         return f"GPU: {name}{extra}"
-    return f"CPU: {_cpu_model()} ({os.cpu_count()} threads)"
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-
-    return platform.processor() or platform.machine()
+    return f"CPU: {cpu_model()} ({os.cpu_count()} threads)"
 
 
 def make_pipeline(

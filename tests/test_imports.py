@@ -28,6 +28,8 @@ LIGHT_MODULES = (
     "core.export",
     "core.locations",
     "core.logs",
+    "core.summary",
+    "core.device",
 )
 TRAINING_MODULES = ("core.models", "core.training", "core.pipeline")
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +26,7 @@ from core.events import (
     TrainingStarted,
     TrainingStopped,
 )
+from core.summary import LayerRow, ModelSummary
 from tui.engine import Continue, Engine, Post, Shutdown, Summarize, Train
 from tui.messages import (
     DataFailed,
@@ -46,34 +46,15 @@ BATCHES = 13
 """Batches per epoch of the fake: 400 samples at batch size 32."""
 
 
-@dataclass(frozen=True, slots=True)
-class FakeLayer:
-    name: str
-    type: str
-    output_shape: str
-    params: int
-
-
-@dataclass(frozen=True, slots=True)
-class FakeSummary:
-    """Shaped like core.models.ModelSummary, which cannot be imported without Keras."""
-
-    model_name: str
-    rows: tuple[FakeLayer, ...]
-    total_params: int
-    trainable_params: int
-    non_trainable_params: int
-
-
-SEED_SUMMARY = FakeSummary(
+SEED_SUMMARY = ModelSummary(
     model_name="seed",
     rows=(
-        FakeLayer("conv1", "Conv2D", "(None, 26, 26, 28)", 280),
-        FakeLayer("pool1", "MaxPooling2D", "(None, 13, 13, 28)", 0),
-        FakeLayer("conv2", "Conv2D", "(None, 11, 11, 56)", 14_168),
-        FakeLayer("flatten", "Flatten", "(None, 6776)", 0),
-        FakeLayer("dense", "Dense", "(None, 56)", 379_512),
-        FakeLayer("output", "Dense", "(None, 10)", 570),
+        LayerRow("conv1", "Conv2D", "(None, 26, 26, 28)", 280),
+        LayerRow("pool1", "MaxPooling2D", "(None, 13, 13, 28)", 0),
+        LayerRow("conv2", "Conv2D", "(None, 11, 11, 56)", 14_168),
+        LayerRow("flatten", "Flatten", "(None, 6776)", 0),
+        LayerRow("dense", "Dense", "(None, 56)", 379_512),
+        LayerRow("output", "Dense", "(None, 10)", 570),
     ),
     total_params=394_530,
     trainable_params=394_530,
@@ -81,12 +62,12 @@ SEED_SUMMARY = FakeSummary(
 )
 
 
-def fake_summary(preset: str) -> FakeSummary:
+def fake_summary(preset: str) -> ModelSummary:
     if preset == "seed":
         return SEED_SUMMARY
-    return FakeSummary(
+    return ModelSummary(
         model_name=preset.replace("-", "_"),
-        rows=(FakeLayer("conv", "Conv2D", "(None, 28, 28, 32)", 320),),
+        rows=(LayerRow("conv", "Conv2D", "(None, 28, 28, 32)", 320),),
         total_params=320,
         trainable_params=320,
         non_trainable_params=0,
@@ -177,7 +158,7 @@ class ScriptedEngine(Engine):
                 TrainingStarted(
                     run_id=FAKE_RUN_ID,
                     config=config,
-                    summary=SEED_SUMMARY,  # type: ignore[arg-type]
+                    summary=SEED_SUMMARY,
                     device=FAKE_DEVICE,
                     data_source=FAKE_SOURCE,
                     train_samples=400,

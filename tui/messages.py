@@ -9,46 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 from core.events import BatchProgress, TrainingEvent
+from core.summary import ModelSummary
 
 if TYPE_CHECKING:
     from core.runs import RunListing, SavedRun
-
-
-class LayerRowLike(Protocol):
-    """One row of a model summary (``core.models.LayerRow`` or a test double)."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def type(self) -> str: ...
-    @property
-    def output_shape(self) -> str: ...
-    @property
-    def params(self) -> int: ...
-
-
-class SummaryLike(Protocol):
-    """What the app shows of ``core.models.ModelSummary``.
-
-    A protocol rather than the class itself because importing ``core.models`` imports Keras,
-    and the app and its fakes must stay free of TensorFlow.
-    """
-
-    @property
-    def model_name(self) -> str: ...
-    @property
-    def rows(self) -> Sequence[LayerRowLike]: ...
-    @property
-    def total_params(self) -> int: ...
-    @property
-    def trainable_params(self) -> int: ...
-    @property
-    def non_trainable_params(self) -> int: ...
 
 
 class EngineStatus(Message):
@@ -89,7 +58,7 @@ class DataFailed(Message):
 class SummaryReady(Message):
     """The layer table of ``preset``, built (untrained) in the engine thread."""
 
-    def __init__(self, preset: str, summary: SummaryLike) -> None:
+    def __init__(self, preset: str, summary: ModelSummary) -> None:
         super().__init__()
         self.preset = preset
         self.summary = summary

@@ -10,14 +10,14 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from tui.messages import SummaryLike
+from core.summary import ModelSummary
 
 COMPACT_BELOW = 52
 """Narrower than this, the Type column is left out: the layer names say most of it."""
 
 
 def summary_renderable(
-    summary: SummaryLike, preset: str, *, with_type: bool = True
+    summary: ModelSummary, preset: str, *, with_type: bool = True
 ) -> RenderableType:
     """The trainable-parameter count first and in bold (what people compare), then the table."""
     headline = Text.assemble(
@@ -62,7 +62,7 @@ class ModelSummaryView(VerticalScroll):
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        self.summary: SummaryLike | None = None
+        self.summary: ModelSummary | None = None
         self.preset: str | None = None
 
     def compose(self) -> ComposeResult:
@@ -71,7 +71,7 @@ class ModelSummaryView(VerticalScroll):
     def show_message(self, text: str) -> None:
         self.query_one("#summary-body", Static).update(Text(text, style="italic dim"))
 
-    def set_summary(self, summary: SummaryLike, preset: str) -> None:
+    def set_summary(self, summary: ModelSummary, preset: str) -> None:
         self.summary = summary
         self.preset = preset
         self._render_summary()
