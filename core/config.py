@@ -11,8 +11,32 @@ MODEL_PRESETS = ("seed", "seed-deep", "improved")
 DEFAULT_EPOCHS = 10
 
 
+MAX_DIGITS = 18
+"""Significant digits beyond which a whole number is too large for any setting (and past
+4,300 of them Python's ``int()`` refuses to convert at all)."""
+SHOWN_CHARS = 40
+"""How much of a rejected input an error message quotes."""
+
+
 class ConfigError(ValueError):
     """A user-supplied setting is invalid; ``str(error)`` is one line for the user."""
+
+
+def shown(text: str) -> str:
+    """``text`` stripped and quoted for an error message, cut short when long.
+
+    The quote is ``repr``'s, so control characters and line breaks are escaped and the
+    message stays on one line.
+    """
+    stripped = text.strip()
+    quoted = repr(stripped)
+    if len(quoted) <= SHOWN_CHARS:
+        return quoted
+    # An escape such as \U0001f600 takes ten characters: cut the text, not its quote.
+    cut = stripped[:SHOWN_CHARS]
+    while len(repr(cut)) > SHOWN_CHARS:
+        cut = cut[:-1]
+    return f"{cut!r}… ({len(stripped):,} characters)"
 
 
 def parse_int(text: str, *, name: str, minimum: int, maximum: int | None = None) -> int:
@@ -24,10 +48,18 @@ def parse_int(text: str, *, name: str, minimum: int, maximum: int | None = None)
     stripped = text.strip()
     if not stripped:
         raise ConfigError(f"{name} is required")
+    negative = stripped[0] == "-"
     digits = stripped[1:] if stripped[0] in "+-" else stripped
     if not digits.isascii() or not digits.isdigit():
-        raise ConfigError(f"{name} must be a whole number, got {text.strip()!r}")
-    value = int(stripped)
+        raise ConfigError(f"{name} must be a whole number, got {shown(text)}")
+    significant = digits.lstrip("0")
+    if len(significant) > MAX_DIGITS:
+        if negative:
+            raise ConfigError(f"{name} must be at least {minimum}, got {shown(text)}")
+        if maximum is not None:
+            raise ConfigError(f"{name} must be at most {maximum}, got {shown(text)}")
+        raise ConfigError(f"{name} is too large, got {shown(text)}")
+    value = -int(significant or "0") if negative else int(significant or "0")
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
     if maximum is not None and value > maximum:
@@ -43,11 +75,15 @@ def parse_batch_size(text: str) -> int:
     return parse_int(text, name="batch size", minimum=1, maximum=MAX_BATCH_SIZE)
 
 
+def parse_patience(text: str) -> int:
+    return parse_int(text, name="patience", minimum=1, maximum=MAX_EPOCHS)
+
+
 def parse_val_split(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise ConfigError(f"validation split must be a number, got {text.strip()!r}") from None
+        raise ConfigError(f"validation split must be a number, got {shown(text)}") from None
     if not 0.0 < value < 1.0:
         raise ConfigError(f"validation split must be between 0 and 1, got {value}")
     return value
@@ -56,7 +92,7 @@ def parse_val_split(text: str) -> float:
 def parse_model(text: str) -> str:
     name = text.strip()
     if name not in MODEL_PRESETS:
-        raise ConfigError(f"unknown model {name!r}; choose one of {', '.join(MODEL_PRESETS)}")
+        raise ConfigError(f"unknown model {shown(name)}; choose one of {', '.join(MODEL_PRESETS)}")
     return name
 
 
@@ -72,6 +108,9 @@ class TrainConfig:
     limit_train: int | None = None
     limit_test: int | None = None
     data_dir: str | None = None
+    patience: int | None = None
+    """Early stopping: stop after this many epochs without a lower validation loss, and
+    keep the weights of the best epoch. ``None`` trains every epoch."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.epochs <= MAX_EPOCHS:
@@ -83,6 +122,10 @@ class TrainConfig:
             )
         if not 0.0 < self.val_split < 1.0:
             raise ConfigError(f"validation split must be between 0 and 1, got {self.val_split}")
+        if self.patience is not None and not 1 <= self.patience <= MAX_EPOCHS:
+            raise ConfigError(
+                f"early-stopping patience must be between 1 and {MAX_EPOCHS}, got {self.patience}"
+            )
         for name in ("limit_train", "limit_test"):
             limit = getattr(self, name)
             if limit is not None and limit < 10:

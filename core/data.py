@@ -56,7 +56,24 @@ _GZIP_MAGIC = b"\x1f\x8b"
 
 
 class DataError(ValueError):
-    """The data set cannot be loaded; ``str(error)`` is one line for the user."""
+    """The data set cannot be loaded; ``str(error)`` is one line for the user.
+
+    Messages name files and folders as given, so characters that would break the line or
+    drive the terminal (a newline or an escape in a folder's name) are written as Python
+    escapes (``\\n``, ``\\x1b``).
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(_printable(message))
+
+
+def _printable(text: str) -> str:
+    if text.isprintable():
+        return text
+    return "".join(
+        char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
+        for char in text
+    )
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -108,6 +125,11 @@ class SourceDir:
 # --- IDX files -----------------------------------------------------------------------------
 
 
+def _reason(error: OSError) -> str:
+    """Why an operating-system call failed, without the path (the message names it)."""
+    return error.strerror or str(error)
+
+
 def _read_file_bytes(path: Path) -> bytes:
     """The file's content, decompressed when its name ends in ``.gz``."""
     try:
@@ -115,7 +137,7 @@ def _read_file_bytes(path: Path) -> bytes:
     except FileNotFoundError:
         raise DataError(f"missing file: {path}") from None
     except OSError as error:
-        raise DataError(f"{path}: cannot read: {error.strerror or error}") from None
+        raise DataError(f"{path}: cannot read: {_reason(error)}") from None
     if not path.name.endswith(".gz"):
         return data
     try:
@@ -268,10 +290,21 @@ def _display_path(path: Path) -> str:
         return str(path)
 
 
+def _expand_home(text: str) -> Path:
+    """``text`` with a leading ``~`` or ``~user`` expanded, as the shell and Keras do.
+
+    Left as it is when there is no such user, where ``Path.expanduser`` would raise.
+    """
+    try:
+        return Path(os.path.expanduser(text))
+    except ValueError:  # a NUL character in the user name
+        return Path(text)
+
+
 def keras_cache_dir() -> Path:
     """Where ``keras.datasets.fashion_mnist`` caches its download (honours ``$KERAS_HOME``)."""
     keras_home = os.environ.get("KERAS_HOME")
-    base = Path(keras_home).expanduser() if keras_home else Path.home() / ".keras"
+    base = _expand_home(keras_home) if keras_home else Path.home() / ".keras"
     return base / "datasets" / "fashion-mnist"
 
 
@@ -291,7 +324,11 @@ def _find_file(folder: Path, stem: str) -> Path | None:
     # The uncompressed file wins when both exist: it loads without the gunzip cost.
     for name in (stem, f"{stem}.gz"):
         candidate = folder / name
-        if candidate.is_file():
+        try:
+            found = candidate.is_file()
+        except OSError as error:  # a folder without search permission, a name too long
+            raise DataError(f"{folder}: cannot read the folder: {_reason(error)}") from None
+        if found:
             return candidate
     return None
 
@@ -327,7 +364,11 @@ def _load_folder(folder: Path, files: dict[str, Path], label: str) -> RawData:
 
 
 def _load_explicit(folder: Path, label: str) -> RawData:
-    if not folder.is_dir():
+    try:
+        is_folder = folder.is_dir()
+    except OSError as error:  # a parent without search permission, a name too long
+        raise DataError(f"{label}: cannot read the folder: {_reason(error)}") from None
+    if not is_folder:
         raise DataError(f"{label}: no such folder")
     files, missing = _find_files(folder)
     if missing:
@@ -390,11 +431,11 @@ def load_raw(data_dir: str | os.PathLike[str] | None = None) -> RawData:
         DataError: the chosen source is broken, or no source has the data.
     """
     if data_dir is not None and str(data_dir) != "":
-        folder = Path(data_dir).expanduser()
+        folder = _expand_home(os.fspath(data_dir))
         return _load_explicit(folder, f"--data-dir {folder}")
     env = os.environ.get(DATA_DIR_ENV)
     if env:
-        folder = Path(env).expanduser()
+        folder = _expand_home(env)
         return _load_explicit(folder, f"{DATA_DIR_ENV} {folder}")
     searched = candidate_dirs()
     for candidate in searched:

@@ -98,11 +98,14 @@ class EpochEnded:
 
 @dataclass(frozen=True, slots=True)
 class TrainingFinished:
-    """Every planned epoch ran."""
+    """Every planned epoch ran, or early stopping ended the run."""
 
     run_id: str
     history: tuple[EpochMetrics, ...]
     seconds: float
+    early_stopping: dict[str, int] | None = None
+    """``{"stopped_epoch": N, "best_epoch": M}`` when early stopping ended the run; the
+    model then holds the best epoch's weights."""
 
 
 @dataclass(frozen=True, slots=True)

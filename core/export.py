@@ -16,7 +16,7 @@ import io
 import math
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +38,7 @@ DPI = 120
 TRAIN_COLOUR = "#1f77b4"
 VALIDATION_COLOUR = "#d62728"
 BEST_COLOUR = "#555555"
+STOP_COLOUR = "#c0392b"
 GRID_COLUMNS = 5
 
 
@@ -45,11 +46,18 @@ class ExportError(OSError):
     """A report file could not be written; ``str()`` is one line meant for the user."""
 
 
-def plot_history(history: Sequence[EpochMetrics], path: Path, *, title: str | None = None) -> Path:
+def plot_history(
+    history: Sequence[EpochMetrics],
+    path: Path,
+    *,
+    title: str | None = None,
+    early_stopping: Mapping[str, int] | None = None,
+) -> Path:
     """Draw accuracy and loss, training against validation, one point per epoch.
 
-    The epoch with the best validation accuracy is marked in both panels. An empty history
-    gives a figure that says no epoch finished.
+    The epoch with the best validation accuracy is marked in both panels, and so is the epoch
+    where early stopping ended the run, when it did. An empty history gives a figure that says
+    no epoch finished.
 
     Returns:
         ``path``, once the PNG is in place.
@@ -108,6 +116,21 @@ def plot_history(history: Sequence[EpochMetrics], path: Path, *, title: str | No
             best_metrics.val_loss,
             f"val loss at best epoch {best_metrics.epoch}: {best_metrics.val_loss:.3f}",
         )
+
+    if early_stopping is not None:
+        label = (
+            f"early stop after epoch {early_stopping['stopped_epoch']} "
+            f"(kept epoch {early_stopping['best_epoch']})"
+        )
+        for axes in (accuracy_axes, loss_axes):
+            axes.axvline(
+                early_stopping["stopped_epoch"],
+                color=STOP_COLOUR,
+                linestyle="--",
+                linewidth=1.5,
+                zorder=1,
+                label=label,
+            )
 
     accuracy_axes.legend(loc="best")
     loss_axes.legend(loc="best")
@@ -280,6 +303,8 @@ def export_all(
     history: Sequence[EpochMetrics],
     evaluation: Evaluation | None,
     test_images: npt.NDArray[Any] | None,
+    *,
+    early_stopping: Mapping[str, int] | None = None,
 ) -> list[Path]:
     """Write the run's PNGs into ``out_dir``, creating it.
 
@@ -293,7 +318,7 @@ def export_all(
         ExportError: the folder or a file could not be written.
     """
     _make_dir(out_dir)
-    written = [plot_history(history, out_dir / ACCURACY_LOSS_PNG)]
+    written = [plot_history(history, out_dir / ACCURACY_LOSS_PNG, early_stopping=early_stopping)]
     if evaluation is not None:
         if test_images is not None:
             written.append(plot_misclassified(test_images, evaluation, out_dir / MISCLASSIFIED_PNG))

@@ -1,8 +1,9 @@
 """One training run end to end: train, evaluate the test set, save the run folder.
 
 This is what both front ends call, from a single thread. It wraps :func:`core.training.train`
-so that ``history.json`` is rewritten after every epoch and, once training ends (finished or
-stopped), the test set is evaluated and everything is saved.
+so that after every epoch a checkpoint is saved and ``history.json`` rewritten, and, once
+training ends (finished or stopped), the test set is evaluated and everything is saved. The run
+folder's lock is held throughout, so two processes never train the same run.
 """
 
 from __future__ import annotations
@@ -24,14 +25,17 @@ from core.events import (
 )
 from core.runs import (
     MODEL_FILE,
+    ResumePlan,
     RunError,
+    RunLock,
     create_run_dir,
+    save_checkpoint,
     save_config,
     save_evaluation,
     save_history,
     write_atomic,
 )
-from core.training import TrainState, evaluate_model, new_state, train
+from core.training import TrainState, evaluate_model, new_state, restore_state, train
 
 
 def run_training(
@@ -53,20 +57,62 @@ def run_training(
     if state is None or run_dir is None:
         run_dir = create_run_dir(runs_root, config)
         state = new_state(config, run_dir.name)
-    else:
-        # Continuing: the saved config records the total number of epochs planned.
-        total = replace(state.config, epochs=state.epochs_done + config.epochs)
-        state.config = total
-        save_config(run_dir, total)
+    with RunLock(run_dir):
+        return _train_locked(config, on_event, stop_event, dataset, state, run_dir)
+
+
+def resume_training(
+    plan: ResumePlan,
+    on_event: EventHandler,
+    stop_event: threading.Event,
+    *,
+    dataset: Dataset,
+) -> tuple[TrainState, Path]:
+    """Resume a run from its newest checkpoint (see :func:`core.runs.plan_resume`).
+
+    The model, its optimizer moments and learning-rate schedule, the history and the early-
+    stopping bookkeeping all come from the checkpoint, so the remaining epochs train as they
+    would have without the interruption, on the same batches.
+
+    Raises:
+        RunError: another process holds the run, or its checkpoint cannot be loaded.
+    """
+    with RunLock(plan.run_dir):
+        state = restore_state(plan.checkpoint, plan.run_dir.name, best=plan.best)
+        config = replace(plan.config, epochs=plan.epochs)
+        return _train_locked(config, on_event, stop_event, dataset, state, plan.run_dir)
+
+
+def _train_locked(
+    config: TrainConfig,
+    on_event: EventHandler,
+    stop_event: threading.Event,
+    dataset: Dataset,
+    state: TrainState,
+    run_dir: Path,
+) -> tuple[TrainState, Path]:
     planned = state.epochs_done + config.epochs
+    if state.epochs_done:
+        # Continuing: the saved config records the total number of epochs planned.
+        state.config = replace(state.config, epochs=planned)
+        save_config(run_dir, state.config)
     context: dict[str, str] = {}
-    live_state, live_dir = state, run_dir
+    checkpointed = state.epochs_done
 
     def record(event: TrainingEvent) -> None:
+        nonlocal checkpointed
         if isinstance(event, TrainingStarted):
             context.update(device=event.device, data_source=event.data_source)
         elif isinstance(event, EpochEnded):
-            _save_history(live_dir, live_state, "running", planned, context)
+            _checkpoint(run_dir, state, planned)
+            checkpointed = state.epochs_done
+            _save_history(run_dir, state, "running", planned, context)
+        elif isinstance(event, TrainingFailed) and checkpointed:
+            event = replace(
+                event,
+                message=f"{event.message}; the epoch {checkpointed} checkpoint is kept "
+                "and the run can be resumed",
+            )
         on_event(event)
 
     state = train(config, record, stop_event, dataset=dataset, state=state, run_id=state.run_id)
@@ -88,6 +134,24 @@ def run_training(
     return state, run_dir
 
 
+def _checkpoint(run_dir: Path, state: TrainState, planned: int) -> None:
+    try:
+        save_checkpoint(
+            run_dir,
+            config=state.config,
+            history=state.history,
+            planned_epochs=planned,
+            schedule_end=state.schedule_end,
+            write_model=state.model.save,
+            best_epoch=state.best_epoch,
+            best_val_loss=state.best_val_loss,
+            wait=state.wait,
+        )
+    except RunError as error:
+        # Raised inside fit: training stops here rather than run on without a safety net.
+        raise RunError(f"{error}; training stopped") from error
+
+
 def _save_history(
     run_dir: Path,
     state: TrainState,
@@ -102,4 +166,5 @@ def _save_history(
         planned_epochs=planned,
         device=context.get("device"),
         data_source=context.get("data_source"),
+        early_stopping=state.early_stopping,
     )

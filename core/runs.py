@@ -1,16 +1,27 @@
 """Run folders: one per training run, every file written atomically (temp file + rename).
 
 A run folder holds ``config.json``, ``history.json`` (rewritten after every epoch),
-``metrics.json``, ``evaluation.npz`` (per-sample predictions and the misclassified images, so
-plots can be re-made without TensorFlow or the data set) and ``model.keras``.
+``checkpoints/epoch-NNNN/`` (after every epoch: ``model.keras`` with the optimizer state, and
+``state.json`` with the epoch, history, config and schedule), ``metrics.json``,
+``evaluation.npz`` (per-sample predictions and the misclassified images, so plots can be
+re-made without TensorFlow or the data set) and ``model.keras``.
+
+A checkpoint is written into a hidden temporary folder and renamed into place, so a kill at any
+instant leaves the previous checkpoint or the new one, never half of one. ``.lock`` is held
+(``flock``) by the process training the run: a run whose history says "running" but whose lock
+is free was interrupted.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
+import re
+import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from core.config import MAX_EPOCHS as MAX_EPOCHS_TOTAL
 from core.config import TrainConfig
 from core.evaluation import Evaluation
 from core.events import EpochMetrics
@@ -28,6 +40,11 @@ HISTORY_JSON = "history.json"
 METRICS_JSON = "metrics.json"
 EVALUATION_NPZ = "evaluation.npz"
 MODEL_FILE = "model.keras"
+CHECKPOINTS_DIR = "checkpoints"
+CHECKPOINT_STATE = "state.json"
+CHECKPOINT_FORMAT = 1
+LOCK_FILE = ".lock"
+_CHECKPOINT_NAME = re.compile(r"epoch-(\d{4,})")
 
 
 class RunError(OSError):
@@ -55,9 +72,19 @@ def atomic_path(path: Path) -> Iterator[Path]:
         with open(tmp, "rb") as written:
             os.fsync(written.fileno())
         os.replace(tmp, path)
+        fsync_dir(path.parent)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename inside ``path`` durable (it survives a power cut, not only a kill)."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def write_atomic(path: Path, write: Callable[[Path], None]) -> Path:
@@ -114,12 +141,15 @@ def save_history(
     planned_epochs: int,
     device: str | None = None,
     data_source: str | None = None,
+    early_stopping: dict[str, int] | None = None,
 ) -> Path:
     data: dict[str, Any] = {
         "status": status,
         "planned_epochs": planned_epochs,
         "epochs": [m.to_dict() for m in history],
     }
+    if early_stopping:
+        data["early_stopping"] = early_stopping
     if device:
         data["device"] = device
     if data_source:
@@ -152,6 +182,252 @@ def save_evaluation(
 
 
 @dataclass(frozen=True, slots=True, eq=False)
+class Checkpoint:
+    """A committed checkpoint folder, read back without TensorFlow."""
+
+    path: Path
+    epoch: int
+    planned_epochs: int
+    schedule_end: int
+    """The epoch at which the learning-rate schedule the optimizer was compiled with ends."""
+    config: TrainConfig
+    history: tuple[EpochMetrics, ...]
+    best_epoch: int | None = None
+    """The epoch with the lowest validation loss so far (early stopping restores it)."""
+    best_val_loss: float | None = None
+    wait: int = 0
+    """Epochs since the validation loss last improved."""
+
+    @property
+    def model_path(self) -> Path:
+        return self.path / MODEL_FILE
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.iterdir():
+        with open(path, "rb") as handle:
+            os.fsync(handle.fileno())
+    fsync_dir(folder)
+
+
+def save_checkpoint(
+    run_dir: Path,
+    *,
+    config: TrainConfig,
+    history: Sequence[EpochMetrics],
+    planned_epochs: int,
+    schedule_end: int,
+    write_model: Callable[[Path], None],
+    best_epoch: int | None = None,
+    best_val_loss: float | None = None,
+    wait: int = 0,
+) -> Checkpoint:
+    """Write ``checkpoints/epoch-NNNN`` for the epochs in ``history``, atomically.
+
+    Everything goes into a hidden temporary folder first, is flushed to disk, and the folder is
+    renamed into place; only then are older checkpoints pruned (the two newest and the best are
+    kept). Any error leaves the earlier checkpoints as they were and raises :class:`RunError`.
+    """
+    epoch = len(history)
+    root = run_dir / CHECKPOINTS_DIR
+    final = root / f"epoch-{epoch:04d}"
+    tmp: Path | None = None
+    try:
+        root.mkdir(exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=root))
+        write_model(tmp / MODEL_FILE)
+        state = {
+            "format": CHECKPOINT_FORMAT,
+            "epoch": epoch,
+            "planned_epochs": planned_epochs,
+            "schedule_end": schedule_end,
+            "config": config.to_dict(),
+            "history": [m.to_dict() for m in history],
+            "early_stopping": {
+                "best_epoch": best_epoch,
+                "best_val_loss": best_val_loss,
+                "wait": wait,
+            },
+            "model_sha256": _sha256(tmp / MODEL_FILE),
+        }
+        (tmp / CHECKPOINT_STATE).write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+        _fsync_tree(tmp)
+        if final.exists():  # only when an epoch is trained again; the older copy goes
+            shutil.rmtree(final)
+        os.rename(tmp, final)
+        tmp = None
+        fsync_dir(root)
+    except OSError as error:
+        raise RunError(f"cannot save the epoch {epoch} checkpoint: {_describe(error)}") from error
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    _prune_checkpoints(root, keep={epoch, *(() if best_epoch is None else (best_epoch,))})
+    return Checkpoint(
+        path=final,
+        epoch=epoch,
+        planned_epochs=planned_epochs,
+        schedule_end=schedule_end,
+        config=config,
+        history=tuple(history),
+        best_epoch=best_epoch,
+        best_val_loss=best_val_loss,
+        wait=wait,
+    )
+
+
+def _committed(root: Path) -> list[tuple[int, Path]]:
+    """Committed checkpoint folders under ``root``, newest first."""
+    try:
+        entries = list(root.iterdir())
+    except OSError:
+        return []
+    found = []
+    for path in entries:
+        match = _CHECKPOINT_NAME.fullmatch(path.name)
+        if match and path.is_dir():
+            found.append((int(match.group(1)), path))
+    return sorted(found, reverse=True)
+
+
+def _prune_checkpoints(root: Path, keep: Iterable[int]) -> None:
+    """Delete all but the two newest checkpoints and ``keep``, and any abandoned temp folder."""
+    kept = set(keep)
+    for index, (epoch, path) in enumerate(_committed(root)):
+        if index >= 2 and epoch not in kept:
+            shutil.rmtree(path, ignore_errors=True)
+    for path in root.glob(".epoch-*"):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def read_checkpoint(path: Path) -> Checkpoint:
+    """Read and verify one checkpoint folder; :class:`RunError` says what is wrong."""
+    data = _read_json(path / CHECKPOINT_STATE)
+    try:
+        if data["format"] != CHECKPOINT_FORMAT:
+            raise ValueError(f"unknown format {data['format']!r}")
+        history = tuple(EpochMetrics.from_dict(row) for row in data["history"])
+        early = data.get("early_stopping") or {}
+        checkpoint = Checkpoint(
+            path=path,
+            epoch=int(data["epoch"]),
+            planned_epochs=int(data["planned_epochs"]),
+            schedule_end=int(data["schedule_end"]),
+            config=TrainConfig.from_dict(data["config"]),
+            history=history,
+            best_epoch=None if early.get("best_epoch") is None else int(early["best_epoch"]),
+            best_val_loss=(
+                None if early.get("best_val_loss") is None else float(early["best_val_loss"])
+            ),
+            wait=int(early.get("wait", 0)),
+        )
+        expected_hash = str(data["model_sha256"])
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise RunError(f"{path / CHECKPOINT_STATE}: invalid checkpoint ({error})") from None
+    if checkpoint.epoch != len(history) or path.name != f"epoch-{checkpoint.epoch:04d}":
+        raise RunError(f"{path}: checkpoint epoch does not match its history")
+    try:
+        actual_hash = _sha256(checkpoint.model_path)
+    except FileNotFoundError:
+        raise RunError(f"{checkpoint.model_path}: missing") from None
+    except OSError as error:
+        raise RunError(f"cannot read {checkpoint.model_path}: {_describe(error)}") from error
+    if actual_hash != expected_hash:
+        raise RunError(f"{checkpoint.model_path}: damaged (its checksum does not match)")
+    return checkpoint
+
+
+def latest_checkpoint(run_dir: Path) -> Checkpoint | None:
+    """The newest intact checkpoint of a run, ``None`` when it has none.
+
+    A damaged newest checkpoint (a disk error, a hand edit) falls back to the one before it;
+    :class:`RunError` only when every checkpoint there is damaged.
+    """
+    problem: RunError | None = None
+    for _, path in _committed(run_dir / CHECKPOINTS_DIR):
+        try:
+            return read_checkpoint(path)
+        except RunError as error:
+            problem = problem or error
+    if problem is not None:
+        raise problem
+    return None
+
+
+def checkpoint_for_epoch(run_dir: Path, epoch: int) -> Checkpoint:
+    return read_checkpoint(run_dir / CHECKPOINTS_DIR / f"epoch-{epoch:04d}")
+
+
+class RunLock:
+    """An exclusive ``flock`` on a run folder, held while a process trains it.
+
+    The kernel drops the lock when the process dies however it dies, so a run whose history
+    still says "running" but whose lock is free was interrupted.
+    """
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        self._fd: int | None = None
+
+    def acquire(self) -> RunLock:
+        path = self.run_dir / LOCK_FILE
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise RunError(f"cannot lock {self.run_dir}: {_describe(error)}") from error
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise RunError(f"{self.run_dir} is being trained by another process") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the flock
+            self._fd = None
+
+    def __enter__(self) -> RunLock:
+        return self.acquire()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+
+def is_in_use(run_dir: Path) -> bool:
+    """Whether some process (this one included) holds the run's lock."""
+    try:
+        fd = os.open(run_dir / LOCK_FILE, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def effective_status(run_dir: Path, recorded: str) -> str:
+    """The status to show: a "running" run that nobody is training was interrupted."""
+    if recorded == "running" and not is_in_use(run_dir):
+        return "interrupted"
+    return recorded
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class SavedRun:
     """A run folder read back from disk."""
 
@@ -159,11 +435,17 @@ class SavedRun:
     config: TrainConfig
     history: tuple[EpochMetrics, ...]
     status: str
+    """finished, stopped, failed, running (being trained now) or interrupted."""
     planned_epochs: int
     metrics: dict[str, Any] | None
     evaluation: Evaluation | None
     test_images: np.ndarray | None
     """(N, 28, 28) uint8 with the misclassified images filled in; others are blank."""
+    checkpoint: Checkpoint | None = None
+    """The newest intact checkpoint, the point a resume starts from."""
+    checkpoint_problem: str | None = None
+    early_stopping: dict[str, int] | None = None
+    """``{"stopped_epoch": N, "best_epoch": M}`` when early stopping ended the run."""
 
     @property
     def model_path(self) -> Path:
@@ -172,6 +454,16 @@ class SavedRun:
     @property
     def test_accuracy(self) -> float | None:
         return None if self.metrics is None else float(self.metrics["test_accuracy"])
+
+    @property
+    def resumable(self) -> bool:
+        """Whether ``--resume`` has epochs left to train without ``--epochs``."""
+        return (
+            self.checkpoint is not None
+            and self.status != "running"
+            and self.early_stopping is None
+            and self.checkpoint.epoch < self.planned_epochs
+        )
 
 
 def _read_json(path: Path) -> Any:
@@ -229,9 +521,11 @@ def load_run(run_dir: Path) -> SavedRun:
     history_data = _read_json(run_dir / HISTORY_JSON)
     try:
         history = tuple(EpochMetrics.from_dict(row) for row in history_data["epochs"])
-        status = str(history_data.get("status", "unknown"))
+        status = effective_status(run_dir, str(history_data.get("status", "unknown")))
         planned = int(history_data.get("planned_epochs", config.epochs))
-    except (KeyError, TypeError, ValueError) as error:
+        early = history_data.get("early_stopping")
+        early_stopping = None if early is None else {k: int(v) for k, v in early.items()}
+    except (AttributeError, KeyError, TypeError, ValueError) as error:
         raise RunError(f"{run_dir / HISTORY_JSON}: invalid history ({error})") from None
     metrics = None
     evaluation = images = None
@@ -241,8 +535,15 @@ def load_run(run_dir: Path) -> SavedRun:
             metrics.get("test_accuracy"), int | float
         ):
             raise RunError(f"{run_dir / METRICS_JSON}: invalid metrics (no test_accuracy)")
+        if not (run_dir / MODEL_FILE).is_file():
+            raise RunError(f"{run_dir / MODEL_FILE}: missing")
     if (run_dir / EVALUATION_NPZ).exists():
         evaluation, images = _read_evaluation(run_dir / EVALUATION_NPZ)
+    checkpoint = checkpoint_problem = None
+    try:
+        checkpoint = latest_checkpoint(run_dir)
+    except RunError as error:
+        checkpoint_problem = str(error)
     return SavedRun(
         path=run_dir,
         config=config,
@@ -252,6 +553,9 @@ def load_run(run_dir: Path) -> SavedRun:
         metrics=metrics,
         evaluation=evaluation,
         test_images=images,
+        checkpoint=checkpoint,
+        checkpoint_problem=checkpoint_problem,
+        early_stopping=early_stopping,
     )
 
 
@@ -266,6 +570,8 @@ class RunListing:
     best_val_accuracy: float | None
     problem: str | None = None
     """Why the run is damaged, when it is."""
+    planned_epochs: int = 0
+    resumable: bool = False
 
 
 def list_runs(root: Path) -> list[RunListing]:
@@ -291,6 +597,8 @@ def list_runs(root: Path) -> list[RunListing]:
                 status=run.status,
                 test_accuracy=run.test_accuracy,
                 best_val_accuracy=max((m.val_accuracy for m in run.history), default=None),
+                planned_epochs=run.planned_epochs,
+                resumable=run.resumable,
             )
         )
     return listings
@@ -301,3 +609,68 @@ def _parse_started(name: str) -> datetime | None:
         return datetime.strptime(name[:15], "%Y%m%d-%H%M%S")
     except ValueError:
         return None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ResumePlan:
+    """What resuming a run will do: train ``epochs`` more from ``checkpoint``."""
+
+    run_dir: Path
+    checkpoint: Checkpoint
+    epochs: int
+    best: Checkpoint | None
+    """The best epoch's checkpoint when early stopping needs its weights."""
+
+    @property
+    def config(self) -> TrainConfig:
+        return self.checkpoint.config
+
+    @property
+    def final_epoch(self) -> int:
+        return self.checkpoint.epoch + self.epochs
+
+
+def plan_resume(run_dir: Path, extra_epochs: int | None = None) -> ResumePlan:
+    """Check that ``run_dir`` can be resumed and work out how far.
+
+    Without ``extra_epochs`` the run continues to its planned number of epochs; with it, it
+    trains that many more. Epochs recorded after the newest intact checkpoint (there can be
+    one, when a save failed) are trained again. Raises :class:`RunError` with the reason.
+    """
+    run = load_run(run_dir)
+    if is_in_use(run_dir):
+        raise RunError(f"{run_dir} is being trained by another process")
+    checkpoint = run.checkpoint
+    if checkpoint is None:
+        raise RunError(
+            run.checkpoint_problem
+            or f"{run_dir} has no checkpoint to resume from (it was saved before checkpoints "
+            "existed, or no epoch finished)"
+        )
+    if extra_epochs is not None:
+        epochs = extra_epochs
+    elif run.early_stopping is not None:
+        raise RunError(
+            f"early stopping ended {run_dir.name} at epoch {run.early_stopping['stopped_epoch']}"
+            "; give a number of epochs to train more"
+        )
+    else:
+        epochs = run.planned_epochs - checkpoint.epoch
+        if epochs <= 0:
+            raise RunError(
+                f"{run_dir.name} has trained all {run.planned_epochs} planned epochs; "
+                "give a number of epochs to train more"
+            )
+    if checkpoint.epoch + epochs > MAX_EPOCHS_TOTAL:
+        raise RunError(
+            f"{run_dir.name} would reach {checkpoint.epoch + epochs} epochs; "
+            f"the most a run can have is {MAX_EPOCHS_TOTAL}"
+        )
+    best = None
+    if (
+        checkpoint.config.patience is not None
+        and checkpoint.best_epoch is not None
+        and checkpoint.best_epoch != checkpoint.epoch
+    ):
+        best = checkpoint_for_epoch(run_dir, checkpoint.best_epoch)
+    return ResumePlan(run_dir, checkpoint, epochs, best)

@@ -11,6 +11,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import keras
@@ -31,7 +32,15 @@ from core.events import (
     TrainingStarted,
     TrainingStopped,
 )
-from core.models import PLAIN_LOSS, build_model, compile_model, get_preset, summarize
+from core.models import (
+    INPUT_SHAPE,
+    PLAIN_LOSS,
+    build_model,
+    compile_model,
+    get_preset,
+    summarize,
+)
+from core.runs import Checkpoint, RunError
 
 PROGRESS_INTERVAL_S = 0.1
 """Batch progress is reported at most this often: reading metrics syncs the device."""
@@ -57,10 +66,30 @@ class TrainState:
     history: list[EpochMetrics] = field(default_factory=list)
     status: Status = "running"
     failure: str | None = None
+    schedule_end: int = 0
+    """The epoch at which the compiled learning-rate schedule ends (0: not compiled yet)."""
+    best_epoch: int | None = None
+    best_val_loss: float | None = None
+    wait: int = 0
+    """Epochs since the validation loss last improved."""
+    best_weights: list[np.ndarray] | None = None
+    """The best epoch's weights, kept while early stopping is on."""
+    early_stopping: dict[str, int] | None = None
+    """``{"stopped_epoch": N, "best_epoch": M}`` once early stopping has ended the run."""
 
     @property
     def epochs_done(self) -> int:
         return len(self.history)
+
+    def note_epoch(self, metrics: EpochMetrics, patience: int | None) -> bool:
+        """Track the best validation loss; whether early stopping says to stop now."""
+        if self.best_val_loss is None or metrics.val_loss < self.best_val_loss:
+            self.best_epoch, self.best_val_loss, self.wait = metrics.epoch, metrics.val_loss, 0
+            if patience is not None:
+                self.best_weights = [np.array(w) for w in self.model.get_weights()]
+            return False
+        self.wait += 1
+        return patience is not None and self.wait >= patience
 
 
 def detect_device() -> str:
@@ -72,6 +101,50 @@ def detect_device() -> str:
         extra = f" (+{len(gpus) - 1} more)" if len(gpus) > 1 else ""
         return f"GPU: {name}{extra}"
     return f"CPU: {cpu_model()} ({os.cpu_count()} threads)"
+
+
+def epoch_order(size: int, seed: int, epoch: tf.Tensor | int) -> tf.Tensor:
+    """The order of the training images in ``epoch`` (0-based): a function of the seed and the
+    epoch alone, so a resumed run sees exactly the batches the uninterrupted run would have."""
+    key = tf.stack([tf.constant(seed, tf.int64), tf.cast(epoch, tf.int64)])
+    return tf.argsort(tf.random.stateless_uniform([size], seed=key))
+
+
+def make_training_pipeline(
+    images: np.ndarray,
+    labels: np.ndarray,
+    *,
+    batch_size: int,
+    seed: int,
+    first_epoch: int,
+    last_epoch: int,
+    one_hot: bool = False,
+) -> tf.data.Dataset:
+    """Shuffled, normalised batches for epochs ``first_epoch`` to ``last_epoch - 1`` in one
+    stream (``fit`` must get ``steps_per_epoch``); each epoch's order is :func:`epoch_order`."""
+    x_all, y_all = tf.constant(images), tf.constant(labels)
+    size = len(images)
+
+    def epoch_batches(epoch: tf.Tensor) -> tf.data.Dataset:
+        return tf.data.Dataset.from_tensor_slices(epoch_order(size, seed, epoch)).batch(batch_size)
+
+    def gather(indices: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        return tf.gather(x_all, indices), tf.gather(y_all, indices)
+
+    ds = tf.data.Dataset.range(first_epoch, last_epoch).flat_map(epoch_batches)
+    ds = ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.map(_normaliser(one_hot), num_parallel_calls=tf.data.AUTOTUNE).prefetch(
+        tf.data.AUTOTUNE
+    )
+
+
+def _normaliser(one_hot: bool) -> Any:
+    def normalise(x: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        x = tf.expand_dims(tf.cast(x, tf.float32) / 255.0, -1)
+        y = tf.one_hot(tf.cast(y, tf.int32), NUM_CLASSES) if one_hot else tf.cast(y, tf.int32)
+        return x, y
+
+    return normalise
 
 
 def make_pipeline(
@@ -88,12 +161,7 @@ def make_pipeline(
     if shuffle:
         ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
-
-    def normalise(x: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        x = tf.expand_dims(tf.cast(x, tf.float32) / 255.0, -1)
-        y = tf.one_hot(tf.cast(y, tf.int32), NUM_CLASSES) if one_hot else tf.cast(y, tf.int32)
-        return x, y
-
+    normalise = _normaliser(one_hot)
     return ds.map(normalise, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
@@ -110,7 +178,8 @@ class _EventCallback(keras.callbacks.Callback):  # type: ignore[misc]
         batch_size: int,
         train_samples: int,
         final_epoch: int,
-        history: list[EpochMetrics],
+        state: TrainState,
+        patience: int | None,
     ) -> None:
         super().__init__()
         self.run_id = run_id
@@ -120,7 +189,8 @@ class _EventCallback(keras.callbacks.Callback):  # type: ignore[misc]
         self.batch_size = batch_size
         self.train_samples = train_samples
         self.final_epoch = final_epoch
-        self.history = history
+        self.state = state
+        self.patience = patience
         self._epoch = 0
         self._epoch_start = 0.0
         self._last_report = 0.0
@@ -178,7 +248,16 @@ class _EventCallback(keras.callbacks.Callback):  # type: ignore[misc]
         )
         if not math.isfinite(metrics.loss):
             raise _NonFiniteLoss(f"loss became {metrics.loss} in epoch {metrics.epoch}")
-        self.history.append(metrics)
+        self.state.history.append(metrics)
+        stop_early = self.state.note_epoch(metrics, self.patience)
+        if stop_early and self.state.best_epoch is not None:
+            self.state.early_stopping = {
+                "stopped_epoch": metrics.epoch,
+                "best_epoch": self.state.best_epoch,
+            }
+            self.model.stop_training = True
+        # Handlers may save a checkpoint here: the epoch, its optimizer steps and the
+        # early-stopping bookkeeping are all complete.
         self.on_event(EpochEnded(self.run_id, metrics, self.final_epoch))
 
 
@@ -205,25 +284,31 @@ def train(
     the returned state's ``status``. The model keeps whatever it learned before that.
     """
     started = time.perf_counter()
-    continuing = state is not None and state.epochs_done > 0
     if state is None:
         state = new_state(config, run_id)
     state.status = "running"
+    state.early_stopping = None
     preset = get_preset(state.config.model)
     initial_epoch = state.epochs_done
     final_epoch = initial_epoch + config.epochs
     batches = math.ceil(dataset.train_samples / config.batch_size)
     one_hot = preset.label_smoothing > 0
     try:
-        if not continuing or preset.cosine_decay or getattr(state.model, "optimizer", None) is None:
-            # A cosine schedule restarts over the new epochs (a warm restart).
+        if getattr(state.model, "optimizer", None) is None or (
+            preset.cosine_decay and final_epoch > state.schedule_end
+        ):
+            # A fresh model, or training past the end of a cosine schedule: compile for the
+            # epochs ahead (for a cosine schedule, a warm restart). Otherwise the optimizer,
+            # its moments and its schedule carry on where they were.
             compile_model(state.model, preset, batches, config.epochs)
-        train_ds = make_pipeline(
+            state.schedule_end = final_epoch
+        train_ds = make_training_pipeline(
             dataset.x_train,
             dataset.y_train,
             batch_size=config.batch_size,
-            shuffle=True,
-            seed=config.seed + initial_epoch,
+            seed=config.seed,
+            first_epoch=initial_epoch,
+            last_epoch=final_epoch,
             one_hot=one_hot,
         )
         val_ds = make_pipeline(
@@ -242,7 +327,8 @@ def train(
             batch_size=config.batch_size,
             train_samples=dataset.train_samples,
             final_epoch=final_epoch,
-            history=state.history,
+            state=state,
+            patience=config.patience,
         )
         on_event(
             TrainingStarted(
@@ -263,6 +349,7 @@ def train(
             validation_data=val_ds,
             initial_epoch=initial_epoch,
             epochs=final_epoch,
+            steps_per_epoch=batches,
             callbacks=[callback],
             shuffle=False,  # the pipeline shuffles; Keras cannot shuffle a tf.data input
             verbose=0,
@@ -292,8 +379,18 @@ def train(
     except Exception as error:  # noqa: BLE001 - any failure becomes an event, not a crash
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
         return _fail(state, on_event, "error", f"{type(error).__name__}: {first_line}")
+    if state.early_stopping is not None and state.best_weights is not None:
+        state.model.set_weights(state.best_weights)
+    state.best_weights = None
     state.status = "finished"
-    on_event(TrainingFinished(state.run_id, tuple(state.history), time.perf_counter() - started))
+    on_event(
+        TrainingFinished(
+            state.run_id,
+            tuple(state.history),
+            time.perf_counter() - started,
+            early_stopping=state.early_stopping,
+        )
+    )
     return state
 
 
@@ -306,6 +403,53 @@ def _fail(
     state.status = "failed"
     state.failure = message
     on_event(TrainingFailed(state.run_id, message, kind))
+    return state
+
+
+def load_saved_model(path: Path) -> keras.Model:
+    """Load a ``.keras`` file in Keras' safe mode: a file from elsewhere cannot run code
+    (lambda layers and other arbitrary code are refused), and it must map a 28x28 image to
+    ten class probabilities.
+
+    Raises:
+        RunError: the file is missing, damaged, unsafe or not a Fashion-MNIST classifier.
+    """
+    try:
+        model = keras.models.load_model(path, safe_mode=True, compile=True)
+    except Exception as error:  # noqa: BLE001 - Keras raises many kinds; all mean "cannot load"
+        text = str(error).strip().splitlines()
+        reason = text[0] if text else type(error).__name__
+        raise RunError(f"{path}: cannot load the model ({reason})") from None
+    if not isinstance(model, keras.Model):
+        raise RunError(f"{path}: not a Keras model")
+    input_shape = tuple(model.inputs[0].shape[1:]) if model.inputs else None
+    output_shape = tuple(model.outputs[0].shape[1:]) if model.outputs else None
+    if input_shape != INPUT_SHAPE or output_shape != (NUM_CLASSES,):
+        raise RunError(
+            f"{path}: not a Fashion-MNIST classifier (input {input_shape}, output {output_shape})"
+        )
+    return model
+
+
+def restore_state(
+    checkpoint: Checkpoint, run_id: str, best: Checkpoint | None = None
+) -> TrainState:
+    """The training state a checkpoint saved: weights, optimizer moments and schedule, history
+    and early-stopping bookkeeping (with the best epoch's weights when ``best`` is given)."""
+    keras.utils.set_random_seed(checkpoint.config.seed + checkpoint.epoch)
+    state = TrainState(
+        run_id=run_id,
+        config=checkpoint.config,
+        model=load_saved_model(checkpoint.model_path),
+        history=list(checkpoint.history),
+        status="stopped",
+        schedule_end=checkpoint.schedule_end,
+        best_epoch=checkpoint.best_epoch,
+        best_val_loss=checkpoint.best_val_loss,
+        wait=checkpoint.wait,
+    )
+    if best is not None:
+        state.best_weights = load_saved_model(best.model_path).get_weights()
     return state
 
 

@@ -214,10 +214,11 @@ def test_options_before_the_command_are_kept() -> None:
     after = parser.parse_args(["--model", "improved", "train", "--epochs", "2", "--model", "seed"])
     assert after.model == "seed", "the option nearest the command wins"
     defaults = parser.parse_args(["train", "--epochs", "2"])
-    assert (defaults.model, defaults.runs_dir, defaults.limit_test) == ("seed", None, None)
+    # No --model means the default preset (seed); None lets --resume tell "not given" apart.
+    assert (defaults.model, defaults.runs_dir, defaults.limit_test) == (None, None, None)
     assert parser.parse_args(["--runs-dir", "R", "runs"]).runs_dir == Path("R")
     assert parser.parse_args(["--model", "seed-deep", "summary"]).model == "seed-deep"
-    assert parser.parse_args(["summary"]).model == "seed"
+    assert parser.parse_args(["summary"]).model is None  # main() reads None as "seed"
 
 
 # --- train: errors before training ---------------------------------------------------------
@@ -440,7 +441,7 @@ def test_runs_lists_the_run(
         header, row = capsys.readouterr().out.splitlines()
         assert header.split() == ["started", "model", "epochs", "status", "test", "acc", "run"]
         assert row.endswith(str(trained.run_dir))
-        assert row.split()[2:5] == ["seed", "1", "finished"]
+        assert row.split()[2:5] == ["seed", "1/1", "finished"]
 
     monkeypatch.setenv("FMNIST_RUNS_DIR", root)
     assert main(["runs"]) == EXIT_OK

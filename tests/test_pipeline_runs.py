@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import os
@@ -28,9 +29,12 @@ from core.events import (
 )
 from core.pipeline import run_training
 from core.runs import (
+    CHECKPOINT_STATE,
+    CHECKPOINTS_DIR,
     CONFIG_JSON,
     EVALUATION_NPZ,
     HISTORY_JSON,
+    LOCK_FILE,
     METRICS_JSON,
     MODEL_FILE,
     RunError,
@@ -79,8 +83,14 @@ def train_run(
 def one_epoch_run(
     synthetic_dataset: Dataset, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[TrainState, Path, list[TrainingEvent]]:
-    """One finished 1-epoch run, shared by the tests that only read it."""
-    return train_run(synthetic_dataset, tmp_path_factory.mktemp("runs"), 1)
+    """One finished 1-epoch run, shared by the tests that only read it.
+
+    Ten test labels are moved to the next class, so the run is sure to make mistakes (the
+    synthetic shapes alone are easy enough to get all right in one epoch)."""
+    labels = synthetic_dataset.y_test.copy()
+    labels[:10] = (labels[:10] + 1) % 10
+    noisy = dataclasses.replace(synthetic_dataset, y_test=labels)
+    return train_run(noisy, tmp_path_factory.mktemp("runs"), 1)
 
 
 def test_run_folder_contents(one_epoch_run: tuple[TrainState, Path, list[TrainingEvent]]) -> None:
@@ -94,7 +104,14 @@ def test_run_folder_contents(one_epoch_run: tuple[TrainState, Path, list[Trainin
         METRICS_JSON,
         EVALUATION_NPZ,
         MODEL_FILE,
+        CHECKPOINTS_DIR,
+        LOCK_FILE,
     }, "no temporary files may be left behind"
+    assert [p.name for p in (run_dir / CHECKPOINTS_DIR).iterdir()] == ["epoch-0001"]
+    assert {p.name for p in (run_dir / CHECKPOINTS_DIR / "epoch-0001").iterdir()} == {
+        MODEL_FILE,
+        CHECKPOINT_STATE,
+    }
 
     assert read_json(run_dir / CONFIG_JSON) == TrainConfig(epochs=1).to_dict()
 

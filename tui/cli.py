@@ -18,6 +18,7 @@ from core.config import (
     parse_epochs,
     parse_int,
     parse_model,
+    parse_patience,
     parse_val_split,
 )
 
@@ -67,7 +68,7 @@ def _add_data_options(parser: argparse.ArgumentParser, *, in_command: bool = Fal
     parser.add_argument(
         "--model",
         type=_checked(parse_model),
-        default=default("seed"),
+        default=default(None),
         metavar="NAME",
         help=f"model preset: {', '.join(MODEL_PRESETS)} (default: seed)",
     )
@@ -110,23 +111,41 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    train = commands.add_parser("train", help="train headless, print one line per epoch")
+    train = commands.add_parser(
+        "train",
+        help="train headless, print one line per epoch",
+        description="Train headless, one line per epoch. A checkpoint is saved after every "
+        "epoch; --resume RUN_DIR carries on from the newest one.",
+    )
     train.add_argument(
         "--epochs",
         type=_checked(parse_epochs),
-        required=True,
         metavar="N",
-        help="number of epochs, 1-1000",
+        help="number of epochs, 1-1000 (with --resume: this many more; default: the rest of "
+        "the planned epochs)",
     )
-    train.add_argument("--batch-size", type=_checked(parse_batch_size), default=32, metavar="N")
+    train.add_argument(
+        "--resume",
+        type=Path,
+        metavar="RUN_DIR",
+        help="continue this saved run from its newest checkpoint, with its own settings",
+    )
+    train.add_argument(
+        "--batch-size", type=_checked(parse_batch_size), metavar="N", help="(default 32)"
+    )
     train.add_argument(
         "--val-split",
         type=_checked(parse_val_split),
-        default=0.2,
         metavar="F",
         help="fraction of the training set held out (default 0.2)",
     )
-    train.add_argument("--seed", type=_checked(_seed), default=0, metavar="N")
+    train.add_argument("--seed", type=_checked(_seed), metavar="N", help="(default 0)")
+    train.add_argument(
+        "--early-stop",
+        type=_checked(parse_patience),
+        metavar="N",
+        help="stop after N epochs without a lower validation loss and keep the best epoch",
+    )
     train.add_argument("--no-export", action="store_true", help="do not write the PNG plots")
     _add_data_options(train, in_command=True)
 
@@ -146,18 +165,48 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_RUN_SETTINGS = (
+    "model",
+    "batch_size",
+    "val_split",
+    "seed",
+    "early_stop",
+    "limit_train",
+    "limit_test",
+)
+"""Settings a run keeps for life: ``--resume`` takes them from the run's own config."""
+
+
+def _check_train(args: argparse.Namespace) -> None:
+    """Rules argparse cannot express; exits 2 with one line when one is broken."""
+
+    def fail(message: str) -> NoReturn:
+        sys.stderr.write(f"fmnist-tui train: error: {message} (see --help)\n")
+        sys.exit(EXIT_USAGE)
+
+    if args.resume is None:
+        if args.epochs is None:
+            fail("the following arguments are required: --epochs (or --resume RUN_DIR)")
+        return
+    given = [name for name in _RUN_SETTINGS if getattr(args, name, None) is not None]
+    if given:
+        option = "--" + given[0].replace("_", "-")
+        fail(f"{option} cannot be changed when resuming: a run keeps its settings")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from core.locations import runs_dir
 
     if args.command == "train":
+        _check_train(args)
         from tui.headless import train_command
 
         return train_command(args, runs_dir(args.runs_dir))
     if args.command == "summary":
         from tui.headless import summary_command
 
-        return summary_command(args.model)
+        return summary_command(args.model or "seed")
     if args.command == "export":
         from tui.headless import export_command
 
@@ -169,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tui.app import run_app
 
     return run_app(
-        model=args.model,
+        model=args.model or "seed",
         data_dir=args.data_dir,
         runs_dir=runs_dir(args.runs_dir),
         limit_train=args.limit_train,

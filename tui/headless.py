@@ -25,7 +25,7 @@ from core.events import (
 )
 from core.export import ExportError, export_all
 from core.logs import default_log_path, native_stderr_to, quiet_tensorflow_env
-from core.runs import RunError, list_runs, load_run
+from core.runs import ResumePlan, RunError, list_runs, load_run, plan_resume
 from tui.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 
 
@@ -80,6 +80,12 @@ class _Printer:
         elif isinstance(event, TrainingStopped):
             self.line(f"stopped after {len(event.history)} complete epoch(s)")
         elif isinstance(event, TrainingFinished):
+            if event.early_stopping is not None:
+                self.line(
+                    f"early stopping after epoch {event.early_stopping['stopped_epoch']}: "
+                    f"kept the weights of epoch {event.early_stopping['best_epoch']} "
+                    "(lowest validation loss)"
+                )
             self.line(f"finished in {event.seconds:.1f}s")
         elif isinstance(event, TrainingFailed):
             self.failure = event
@@ -109,16 +115,28 @@ def _log_path(command: str) -> Path | None:
 
 
 def train_command(args: argparse.Namespace, runs_root: Path) -> int:
-    config = TrainConfig(
-        epochs=args.epochs,
-        model=args.model,
-        batch_size=args.batch_size,
-        val_split=args.val_split,
-        seed=args.seed,
-        limit_train=args.limit_train,
-        limit_test=args.limit_test,
-        data_dir=args.data_dir,
-    )
+    plan: ResumePlan | None = None
+    if args.resume is not None:
+        try:
+            plan = plan_resume(args.resume, args.epochs)
+        except RunError as error:
+            print(f"fmnist-tui train: error: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        config = plan.config
+        if args.data_dir is not None:  # the data may have moved; the run's settings have not
+            config = config.with_changes(data_dir=args.data_dir)
+    else:
+        config = TrainConfig(
+            epochs=args.epochs,
+            model=args.model or "seed",
+            batch_size=32 if args.batch_size is None else args.batch_size,
+            val_split=0.2 if args.val_split is None else args.val_split,
+            seed=args.seed or 0,
+            limit_train=args.limit_train,
+            limit_test=args.limit_test,
+            data_dir=args.data_dir,
+            patience=args.early_stop,
+        )
     quiet_tensorflow_env()
     log_path = _log_path("train")
     if log_path is None:
@@ -143,13 +161,20 @@ def train_command(args: argparse.Namespace, runs_root: Path) -> int:
         except DataError as error:
             terminal.write(f"fmnist-tui train: error: {error}\n")
             return EXIT_USAGE
-        from core.pipeline import run_training
+        from core.pipeline import resume_training, run_training
 
         previous = signal.signal(signal.SIGINT, request_stop)
         try:
-            state, run_dir = run_training(
-                config, printer, stop, dataset=dataset, runs_root=runs_root
-            )
+            if plan is not None:
+                printer.line(
+                    f"resuming {plan.run_dir.name} after epoch {plan.checkpoint.epoch}, "
+                    f"to epoch {plan.final_epoch}"
+                )
+                state, run_dir = resume_training(plan, printer, stop, dataset=dataset)
+            else:
+                state, run_dir = run_training(
+                    config, printer, stop, dataset=dataset, runs_root=runs_root
+                )
         except RunError as error:
             terminal.write(f"fmnist-tui train: error: {error}\n")
             return EXIT_USAGE
@@ -169,6 +194,7 @@ def train_command(args: argparse.Namespace, runs_root: Path) -> int:
                     state.history,
                     printer.evaluation.evaluation,
                     printer.evaluation.test_images,
+                    early_stopping=state.early_stopping,
                 )
             except ExportError as error:
                 terminal.write(f"fmnist-tui train: error: {error}\n")
@@ -194,7 +220,13 @@ def summary_command(model: str) -> int:
 def export_command(run_dir: Path, out: Path | None) -> int:
     try:
         run = load_run(run_dir)
-        files = export_all(out or run_dir, run.history, run.evaluation, run.test_images)
+        files = export_all(
+            out or run_dir,
+            run.history,
+            run.evaluation,
+            run.test_images,
+            early_stopping=run.early_stopping,
+        )
     except (RunError, ExportError) as error:
         print(f"fmnist-tui export: error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -208,15 +240,18 @@ def runs_command(root: Path) -> int:
     if not runs:
         print(f"no runs in {root}")
         return EXIT_OK
-    header = f"{'started':<19}  {'model':<9}  {'epochs':>6}  {'status':<11}  {'test acc':>8}  run"
+    header = f"{'started':<19}  {'model':<9}  {'epochs':>7}  {'status':<11}  {'test acc':>8}  run"
     print(header)
     for run in runs:
         started = run.started.strftime("%Y-%m-%d %H:%M:%S") if run.started else "?"
         accuracy = f"{run.test_accuracy:.4f}" if run.test_accuracy is not None else "-"
+        epochs = f"{run.epochs}/{run.planned_epochs}" if run.planned_epochs else str(run.epochs)
         print(
-            f"{started:<19}  {run.model:<9}  {run.epochs:>6}  {run.status:<11}  "
+            f"{started:<19}  {run.model:<9}  {epochs:>7}  {run.status:<11}  "
             f"{accuracy:>8}  {run.path}"
         )
         if run.problem:
             print(f"{'':<19}  damaged: {run.problem}")
+        elif run.resumable:
+            print(f"{'':<19}  resume: fmnist-tui train --resume {run.path}")
     return EXIT_OK

@@ -1,0 +1,348 @@
+"""Per-epoch checkpoints and resuming: atomic saves, damaged checkpoints, locks, and a resumed
+run that matches the uninterrupted one epoch for epoch."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.config import TrainConfig
+from core.data import Dataset
+from core.events import EpochEnded, EpochMetrics, TrainingEvent, TrainingFailed
+from core.runs import (
+    CHECKPOINT_STATE,
+    CHECKPOINTS_DIR,
+    HISTORY_JSON,
+    MODEL_FILE,
+    RunError,
+    RunLock,
+    effective_status,
+    is_in_use,
+    latest_checkpoint,
+    list_runs,
+    load_run,
+    plan_resume,
+    read_checkpoint,
+    save_checkpoint,
+)
+
+
+def metrics(epoch: int, val_loss: float = 1.0) -> EpochMetrics:
+    return EpochMetrics(epoch, 0.5, 0.8, val_loss, 0.8, 1.0)
+
+
+def fake_model(content: bytes) -> object:
+    def write(path: Path) -> None:
+        path.write_bytes(content)
+
+    return write
+
+
+def save(run_dir: Path, epochs: int, *, best: int | None = None, content: bytes = b"m") -> Path:
+    checkpoint = save_checkpoint(
+        run_dir,
+        config=TrainConfig(epochs=10),
+        history=[metrics(e) for e in range(1, epochs + 1)],
+        planned_epochs=10,
+        schedule_end=10,
+        write_model=fake_model(content + str(epochs).encode()),  # type: ignore[arg-type]
+        best_epoch=best,
+    )
+    return checkpoint.path
+
+
+def committed(run_dir: Path) -> list[str]:
+    return sorted(p.name for p in (run_dir / CHECKPOINTS_DIR).iterdir())
+
+
+# --- storage, no TensorFlow -------------------------------------------------------------
+
+
+def test_checkpoint_round_trip(tmp_path: Path) -> None:
+    path = save(tmp_path, 3, best=2)
+    assert path == tmp_path / CHECKPOINTS_DIR / "epoch-0003"
+    checkpoint = read_checkpoint(path)
+    assert (checkpoint.epoch, checkpoint.planned_epochs, checkpoint.schedule_end) == (3, 10, 10)
+    assert checkpoint.history == tuple(metrics(e) for e in (1, 2, 3))
+    assert checkpoint.best_epoch == 2
+    assert checkpoint.config == TrainConfig(epochs=10)
+    assert checkpoint.model_path.read_bytes() == b"m3"
+
+
+def test_keeps_the_two_newest_and_the_best(tmp_path: Path) -> None:
+    for epoch in range(1, 6):
+        save(tmp_path, epoch, best=2)
+    assert committed(tmp_path) == ["epoch-0002", "epoch-0004", "epoch-0005"]
+    latest = latest_checkpoint(tmp_path)
+    assert latest is not None and latest.epoch == 5
+
+
+def test_a_failed_write_keeps_the_previous_checkpoint(tmp_path: Path) -> None:
+    save(tmp_path, 1)
+
+    def disk_full(path: Path) -> None:
+        path.write_bytes(b"half a mod")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(RunError, match="cannot save the epoch 2 checkpoint: No space left"):
+        save_checkpoint(
+            tmp_path,
+            config=TrainConfig(epochs=10),
+            history=[metrics(1), metrics(2)],
+            planned_epochs=10,
+            schedule_end=10,
+            write_model=disk_full,
+        )
+    assert committed(tmp_path) == ["epoch-0001"], "no temporary folder may be left"
+    latest = latest_checkpoint(tmp_path)
+    assert latest is not None and latest.epoch == 1
+    assert latest.model_path.read_bytes() == b"m1"
+
+
+def test_a_kill_before_the_rename_leaves_the_previous_checkpoint(tmp_path: Path) -> None:
+    """What a SIGKILL halfway through a save leaves: a hidden temp folder, never read."""
+    save(tmp_path, 1)
+    stale = tmp_path / CHECKPOINTS_DIR / ".epoch-0002.abc123"
+    stale.mkdir()
+    (stale / MODEL_FILE).write_bytes(b"trunc")
+    latest = latest_checkpoint(tmp_path)
+    assert latest is not None and latest.epoch == 1
+    save(tmp_path, 2)
+    assert committed(tmp_path) == ["epoch-0001", "epoch-0002"], "the next save cleans up"
+
+
+def test_damaged_newest_checkpoint_falls_back(tmp_path: Path) -> None:
+    save(tmp_path, 1)
+    newest = save(tmp_path, 2)
+    (newest / MODEL_FILE).write_bytes(b"bit rot")
+    latest = latest_checkpoint(tmp_path)
+    assert latest is not None and latest.epoch == 1
+
+    (tmp_path / CHECKPOINTS_DIR / "epoch-0001" / CHECKPOINT_STATE).write_text("{not json")
+    with pytest.raises(RunError, match="checksum does not match"):
+        latest_checkpoint(tmp_path)
+
+
+def test_state_that_disagrees_with_its_folder_is_rejected(tmp_path: Path) -> None:
+    path = save(tmp_path, 2)
+    state = json.loads((path / CHECKPOINT_STATE).read_text())
+    state["history"] = state["history"][:1]
+    (path / CHECKPOINT_STATE).write_text(json.dumps(state))
+    with pytest.raises(RunError, match="does not match its history"):
+        read_checkpoint(path)
+
+
+def test_lock_excludes_a_second_trainer(tmp_path: Path) -> None:
+    assert not is_in_use(tmp_path)
+    with RunLock(tmp_path):
+        assert is_in_use(tmp_path)
+        assert effective_status(tmp_path, "running") == "running"
+        with pytest.raises(RunError, match="being trained by another process"):
+            RunLock(tmp_path).acquire()
+    assert not is_in_use(tmp_path)
+    assert effective_status(tmp_path, "running") == "interrupted"
+    assert effective_status(tmp_path, "stopped") == "stopped"
+
+
+# --- with TensorFlow: real training, stopped and resumed -------------------------------
+
+
+def run_epochs(
+    dataset: Dataset,
+    runs_root: Path,
+    config: TrainConfig,
+    *,
+    stop_after: int | None = None,
+) -> tuple[Path, list[TrainingEvent]]:
+    from core.pipeline import run_training
+
+    stop = threading.Event()
+    events: list[TrainingEvent] = []
+
+    def on_event(event: TrainingEvent) -> None:
+        events.append(event)
+        if isinstance(event, EpochEnded) and event.metrics.epoch == stop_after:
+            stop.set()
+
+    _, run_dir = run_training(config, on_event, stop, dataset=dataset, runs_root=runs_root)
+    return run_dir, events
+
+
+def resume(
+    run_dir: Path, dataset: Dataset, extra: int | None = None
+) -> tuple[Path, list[TrainingEvent]]:
+    from core.pipeline import resume_training
+
+    events: list[TrainingEvent] = []
+    plan = plan_resume(run_dir, extra)
+    _, out = resume_training(plan, events.append, threading.Event(), dataset=dataset)
+    return out, events
+
+
+def epochs_of(run_dir: Path) -> list[int]:
+    return [row["epoch"] for row in json.loads((run_dir / HISTORY_JSON).read_text())["epochs"]]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(
+    synthetic_dataset: Dataset, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, list[TrainingEvent]]:
+    return run_epochs(synthetic_dataset, tmp_path_factory.mktemp("runs"), TrainConfig(epochs=4))
+
+
+def test_resumed_run_matches_the_uninterrupted_one(
+    synthetic_dataset: Dataset,
+    uninterrupted: tuple[Path, list[TrainingEvent]],
+    tmp_path: Path,
+) -> None:
+    run_dir, _ = run_epochs(synthetic_dataset, tmp_path, TrainConfig(epochs=4), stop_after=2)
+    run = load_run(run_dir)
+    assert (run.status, len(run.history), run.planned_epochs) == ("stopped", 2, 4)
+    assert run.resumable and run.checkpoint is not None and run.checkpoint.epoch == 2
+
+    resumed_dir, events = resume(run_dir, synthetic_dataset)
+    assert resumed_dir == run_dir
+    assert [e.metrics.epoch for e in events if isinstance(e, EpochEnded)] == [3, 4]
+    assert epochs_of(run_dir) == [1, 2, 3, 4], "every epoch exactly once"
+    resumed = load_run(run_dir)
+    assert resumed.status == "finished" and not resumed.resumable
+
+    # Same weights, optimizer moments and batches: the curves agree closely (CPU kernels are
+    # not bit-for-bit deterministic across runs, so not exactly).
+    reference = load_run(uninterrupted[0])
+    for ours, theirs in zip(resumed.history, reference.history, strict=True):
+        assert ours.loss == pytest.approx(theirs.loss, rel=2e-3)
+        assert ours.val_accuracy == pytest.approx(theirs.val_accuracy, abs=0.02)
+    assert resumed.test_accuracy == pytest.approx(reference.test_accuracy, abs=0.02)
+
+
+def test_resume_more_epochs_and_nothing_left(
+    synthetic_dataset: Dataset, uninterrupted: tuple[Path, list[TrainingEvent]], tmp_path: Path
+) -> None:
+    source = uninterrupted[0]
+    run_dir = tmp_path / source.name
+    shutil.copytree(source, run_dir)
+    with pytest.raises(RunError, match="has trained all 4 planned epochs"):
+        plan_resume(run_dir)
+    _, events = resume(run_dir, synthetic_dataset, extra=1)
+    assert [e.metrics.epoch for e in events if isinstance(e, EpochEnded)] == [5]
+    assert epochs_of(run_dir) == [1, 2, 3, 4, 5]
+    assert json.loads((run_dir / "config.json").read_text())["epochs"] == 5
+
+
+def test_epochs_after_the_newest_checkpoint_are_trained_once_more(
+    synthetic_dataset: Dataset, tmp_path: Path
+) -> None:
+    """A kill between the checkpoint and the history write, or a lost checkpoint: the
+    history may run ahead of the newest checkpoint; resuming trusts the checkpoint."""
+    run_dir, _ = run_epochs(synthetic_dataset, tmp_path, TrainConfig(epochs=3), stop_after=2)
+    shutil.rmtree(run_dir / CHECKPOINTS_DIR / "epoch-0002")
+    history = json.loads((run_dir / HISTORY_JSON).read_text())
+    history["status"] = "running"  # as a killed process leaves it
+    (run_dir / HISTORY_JSON).write_text(json.dumps(history))
+    assert load_run(run_dir).status == "interrupted"
+
+    _, events = resume(run_dir, synthetic_dataset)
+    assert [e.metrics.epoch for e in events if isinstance(e, EpochEnded)] == [2, 3]
+    assert epochs_of(run_dir) == [1, 2, 3]
+
+
+def test_a_run_in_use_cannot_be_resumed(
+    uninterrupted: tuple[Path, list[TrainingEvent]], tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    shutil.copytree(uninterrupted[0], run_dir)
+    with RunLock(run_dir), pytest.raises(RunError, match="being trained by another process"):
+        plan_resume(run_dir, 1)
+
+
+def test_checkpoint_write_error_stops_training_and_keeps_the_last_one(
+    synthetic_dataset: Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core import runs
+
+    real_rename = os.rename
+    calls = 0
+
+    def failing_rename(src: str | Path, dst: str | Path) -> None:
+        nonlocal calls
+        if Path(dst).name == "epoch-0002":
+            calls += 1
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_rename(src, dst)
+
+    monkeypatch.setattr(runs.os, "rename", failing_rename)
+    run_dir, events = run_epochs(synthetic_dataset, tmp_path, TrainConfig(epochs=3))
+    assert calls == 1
+    failure = next(e for e in events if isinstance(e, TrainingFailed))
+    assert failure.kind == "io"
+    assert "cannot save the epoch 2 checkpoint: No space left on device" in failure.message
+    assert "the epoch 1 checkpoint is kept" in failure.message
+    assert committed(run_dir) == ["epoch-0001"]
+    run = load_run(run_dir)
+    assert run.status == "failed" and run.checkpoint is not None and run.checkpoint.epoch == 1
+    assert run.resumable
+
+
+def test_nan_loss_keeps_the_last_good_checkpoint(
+    synthetic_dataset: Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import keras
+
+    from core import training
+
+    original = training._EventCallback.on_train_batch_end
+
+    def poisoned(self: training._EventCallback, batch: int, logs: dict[str, float] | None = None):  # type: ignore[no-untyped-def]
+        if self._epoch == 2:
+            logs = {**(logs or {}), "loss": float("nan")}
+            self._last_report = 0.0  # report (and so check) this batch
+        original(self, batch, logs)
+
+    monkeypatch.setattr(training._EventCallback, "on_train_batch_end", poisoned)
+    run_dir, events = run_epochs(synthetic_dataset, tmp_path, TrainConfig(epochs=3))
+    failure = next(e for e in events if isinstance(e, TrainingFailed))
+    assert failure.kind == "nan_loss"
+    assert "the epoch 1 checkpoint is kept" in failure.message
+    run = load_run(run_dir)
+    assert run.status == "failed" and run.checkpoint is not None and run.checkpoint.epoch == 1
+    weights = keras.models.load_model(run.checkpoint.model_path).get_weights()
+    assert all(np.isfinite(w).all() for w in weights)
+    assert [r.status for r in list_runs(tmp_path)] == ["failed"]
+
+
+def test_early_stopping_restores_the_best_epoch(synthetic_dataset: Dataset, tmp_path: Path) -> None:
+    from core import training
+
+    losses = iter([0.9, 0.5, 0.6, 0.7, 0.8, 0.9])
+    original = training._EventCallback.on_epoch_end
+
+    def scripted(self: training._EventCallback, epoch: int, logs: dict[str, float] | None = None):  # type: ignore[no-untyped-def]
+        original(self, epoch, {**(logs or {}), "val_loss": next(losses)})
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(training._EventCallback, "on_epoch_end", scripted)
+    try:
+        run_dir, events = run_epochs(synthetic_dataset, tmp_path, TrainConfig(epochs=6, patience=2))
+    finally:
+        mp.undo()
+    assert [e.metrics.epoch for e in events if isinstance(e, EpochEnded)] == [1, 2, 3, 4]
+    run = load_run(run_dir)
+    assert run.early_stopping == {"stopped_epoch": 4, "best_epoch": 2}
+    assert run.status == "finished" and not run.resumable
+    best = read_checkpoint(run_dir / CHECKPOINTS_DIR / "epoch-0002")
+    import keras
+
+    final = keras.models.load_model(run.model_path).get_weights()
+    kept = keras.models.load_model(best.model_path).get_weights()
+    for a, b in zip(final, kept, strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(RunError, match="early stopping ended"):
+        plan_resume(run_dir)
