@@ -69,6 +69,8 @@ class TrainingStarted:
     """Epochs already trained before this call (non-zero when continuing)."""
     final_epoch: int
     """The epoch number training will end on if not stopped."""
+    history: tuple[EpochMetrics, ...] = ()
+    """The ``initial_epoch`` epochs already trained (a resumed run's, to show them)."""
 
 
 @dataclass(frozen=True, slots=True)

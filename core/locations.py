@@ -10,13 +10,19 @@ import platformdirs
 APP_NAME = "fmnist-tui"
 
 
+def _expand(path: str | os.PathLike[str]) -> Path:
+    """``~`` and ``~user`` expanded as the shell does; an unknown user's ``~name`` stays as
+    typed (``Path.expanduser`` would raise)."""
+    return Path(os.path.expanduser(os.fspath(path)))
+
+
 def runs_dir(override: str | os.PathLike[str] | None = None) -> Path:
     """The runs directory: ``override``, else ``$FMNIST_RUNS_DIR``, else the XDG data dir."""
     if override:
-        return Path(override).expanduser()
+        return _expand(override)
     env = os.environ.get("FMNIST_RUNS_DIR")
     if env:
-        return Path(env).expanduser()
+        return _expand(env)
     return Path(platformdirs.user_data_dir(APP_NAME)) / "runs"
 
 
@@ -24,5 +30,5 @@ def log_dir() -> Path:
     """Where TensorFlow's and the app's logs go: ``$FMNIST_LOG_DIR`` or the XDG state dir."""
     env = os.environ.get("FMNIST_LOG_DIR")
     if env:
-        return Path(env).expanduser()
+        return _expand(env)
     return Path(platformdirs.user_state_dir(APP_NAME)) / "logs"

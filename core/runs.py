@@ -572,14 +572,25 @@ class RunListing:
     """Why the run is damaged, when it is."""
     planned_epochs: int = 0
     resumable: bool = False
+    """Epochs are left to train from its newest checkpoint."""
+    checkpoint_epoch: int | None = None
+    """The newest intact checkpoint's epoch: any run with one can be trained further."""
 
 
 def list_runs(root: Path) -> list[RunListing]:
-    """Every run folder under ``root``, newest first; damaged ones say why."""
-    if not root.is_dir():
-        return []
+    """Every run folder under ``root``, newest first; damaged ones say why.
+
+    Raises:
+        RunError: ``root`` exists but cannot be read (a missing one has no runs).
+    """
+    try:
+        if not root.is_dir():
+            return []
+        folders = sorted((p for p in root.iterdir() if p.is_dir()), reverse=True)
+    except OSError as error:
+        raise RunError(f"cannot read the runs folder {root}: {_describe(error)}") from error
     listings: list[RunListing] = []
-    for run_dir in sorted((p for p in root.iterdir() if p.is_dir()), reverse=True):
+    for run_dir in folders:
         if run_dir.name.startswith("."):
             continue
         started = _parse_started(run_dir.name)
@@ -599,6 +610,7 @@ def list_runs(root: Path) -> list[RunListing]:
                 best_val_accuracy=max((m.val_accuracy for m in run.history), default=None),
                 planned_epochs=run.planned_epochs,
                 resumable=run.resumable,
+                checkpoint_epoch=None if run.checkpoint is None else run.checkpoint.epoch,
             )
         )
     return listings

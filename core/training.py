@@ -342,6 +342,7 @@ def train(
                 batches_per_epoch=batches,
                 initial_epoch=initial_epoch,
                 final_epoch=final_epoch,
+                history=tuple(state.history),
             )
         )
         state.model.fit(

@@ -131,6 +131,7 @@ def test_to_dict_from_dict_round_trip() -> None:
         "limit_train": 5000,
         "limit_test": 1000,
         "data_dir": "/data/fmnist",
+        "patience": None,
     }
     assert TrainConfig.from_dict(data) == config
     assert TrainConfig.from_dict(TrainConfig().to_dict()) == TrainConfig()

@@ -620,6 +620,8 @@ def test_a_saved_run_opens_from_the_runs_tab(tmp_path: Path) -> None:
     save_history(run_dir, history, status="finished", planned_epochs=3)
     evaluation, images = fake_evaluation()
     save_evaluation(run_dir, evaluation, images, 394_530)
+    # Opening a run reads no model, but a run without one is listed as damaged.
+    (run_dir / "model.keras").write_bytes(b"not read")
     app = FmnistApp(engine=ScriptedEngine(), runs_dir=runs, cursor_blink=False)
 
     async def scenario() -> None:

@@ -13,16 +13,18 @@ import os
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import ClassVar, Final, TextIO, cast
 
 import numpy as np
 import numpy.typing as npt
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal
 from textual.driver import Driver
+from textual.geometry import Size
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
@@ -42,7 +44,7 @@ from core.events import (
     TrainingStarted,
     TrainingStopped,
 )
-from tui.engine import LOADING_TENSORFLOW, Continue, Engine, Summarize, Train, one_line
+from tui.engine import LOADING_TENSORFLOW, Continue, Engine, Resume, Summarize, Train, one_line
 from tui.messages import (
     DataFailed,
     DataReady,
@@ -53,6 +55,7 @@ from tui.messages import (
     EngineStatus,
     ExportFailed,
     ExportFinished,
+    OverlayLoaded,
     RunLoaded,
     RunLoadFailed,
     RunsListed,
@@ -62,6 +65,7 @@ from tui.screens.confirm import ConfirmQuit
 from tui.screens.error import ErrorScreen
 from tui.screens.help import HelpScreen, HelpSection, key_rows
 from tui.screens.log_view import LogScreen
+from tui.screens.resume_dialog import ResumeDialog
 from tui.screens.train_dialog import ContinueOption, TrainDialog, TrainRequest
 from tui.widgets.charts import MetricChart
 from tui.widgets.confusion import ConfusionTable, ConfusionView
@@ -108,6 +112,8 @@ class RunView:
     status: str = "training"
     saved: bool = False
     """Opened from a run folder rather than trained by this session."""
+    early_stopping: dict[str, int] | None = None
+    """``{"stopped_epoch": N, "best_epoch": M}`` when early stopping ended the run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,11 +307,12 @@ class FmnistApp(App[int]):
         self._run_engine()
         self._list_runs()
 
-    def on_resize(self) -> None:
-        self._describe_size()
+    def on_resize(self, event: events.Resize) -> None:
+        # App._on_resize stores the new size after this handler runs: use the event's.
+        self._describe_size(event.size)
 
-    def _describe_size(self) -> None:
-        width, height = self.size
+    def _describe_size(self, size: Size | None = None) -> None:
+        width, height = size or self.size
         # Below 120 columns the Mistakes tab's keys and the app's only fit without padding
         # and without the palette hint (the help screen names ctrl+p).
         footer = self.views.footer
@@ -459,7 +466,13 @@ class FmnistApp(App[int]):
             if self.shown is not live:
                 self._show_run(live)
         else:
-            run = RunView(run_id=event.run_id, model=event.config.model)
+            # A new run, or a saved one resumed (it brings the epochs it already has).
+            run = RunView(
+                run_id=event.run_id,
+                model=event.config.model,
+                history=list(event.history),
+                final_epoch=event.final_epoch,
+            )
             self.live = run
             self._show_run(run)
         run.status = "training"
@@ -471,7 +484,7 @@ class FmnistApp(App[int]):
         for chart in self._charts():
             chart.set_final_epoch(event.final_epoch)
         self.views.summary.set_summary(event.summary, run.model)
-        verb = "Continuing" if continuing else "Training"
+        verb = "Continuing" if continuing else "Resuming" if event.history else "Training"
         self._note(
             f"{verb} {run.model} ({event.run_id}): epochs {event.initial_epoch + 1}-"
             f"{event.final_epoch}, batch size {event.config.batch_size}, "
@@ -541,6 +554,16 @@ class FmnistApp(App[int]):
             return
         run.history = list(event.history)
         run.status = "finished" if isinstance(event, TrainingFinished) else "stopped"
+        if isinstance(event, TrainingFinished) and event.early_stopping is not None:
+            run.early_stopping = event.early_stopping
+            for chart in self._charts():
+                chart.set_marker(event.early_stopping["stopped_epoch"])
+            self._note(
+                f"Early stopping after epoch {event.early_stopping['stopped_epoch']}: "
+                f"the model keeps epoch {event.early_stopping['best_epoch']}'s weights "
+                "(lowest validation loss)",
+                "bold",
+            )
         epochs = len(event.history)
         took = format_duration(event.seconds)
         if isinstance(event, TrainingStopped) and not event.history:
@@ -587,8 +610,10 @@ class FmnistApp(App[int]):
     def _show_run(self, run: RunView) -> None:
         """Point every view at ``run``."""
         self.shown = run
+        marker = None if run.early_stopping is None else run.early_stopping["stopped_epoch"]
         for chart in self._charts():
             chart.set_history(run.history, run.final_epoch)
+            chart.set_marker(marker)
         self.has_results = bool(run.history)
         self._show_evaluation(run)
 
@@ -880,9 +905,14 @@ class FmnistApp(App[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="runs", name="list runs")
     def _list_runs(self) -> None:
-        from core.runs import list_runs
+        from core.runs import RunError, list_runs
 
-        self.post_message(RunsListed(list_runs(self.runs_dir)))
+        try:
+            listings = list_runs(self.runs_dir)
+        except RunError as error:
+            self.post_message(RunLoadFailed(str(error), "Saved runs could not be listed"))
+            return
+        self.post_message(RunsListed(listings))
 
     def on_runs_listed(self, message: RunsListed) -> None:
         self.views.runs.set_runs(message.listings)
@@ -921,6 +951,7 @@ class FmnistApp(App[int]):
             test_images=saved.test_images,
             status=saved.status,
             saved=True,
+            early_stopping=saved.early_stopping,
         )
         self._show_run(run)
         self._progress().progress = None
@@ -930,7 +961,74 @@ class FmnistApp(App[int]):
         self.action_show_tab("train")
 
     def on_run_load_failed(self, message: RunLoadFailed) -> None:
-        self._show_error("The run could not be opened", message.message)
+        self._show_error(message.title, message.message)
+
+    @on(RunsTable.ResumeRun)
+    def _resume_run(self, message: RunsTable.ResumeRun) -> None:
+        run = message.run
+        if self.training:
+            self.notify("Stop training before resuming another run", severity="warning")
+        elif run.problem:
+            self.notify(f"{run.path.name} is damaged: {run.problem}", severity="error")
+        elif run.status == "running":
+            self.notify(f"{run.path.name} is being trained by another process", severity="warning")
+        elif run.checkpoint_epoch is None:
+            self.notify(
+                f"{run.path.name} has no checkpoint to resume from (no epoch finished, or it "
+                "was saved before checkpoints existed)",
+                severity="warning",
+            )
+        else:
+            self.push_screen(ResumeDialog(run), partial(self._resume_requested, run.path))
+
+    def _resume_requested(self, path: Path, epochs: int | None) -> None:
+        if epochs is None or self.training:
+            return
+        self.engine.submit(Resume(path, epochs))
+        self.training = True
+        self._awaiting_run = True
+        self._progress().progress = None
+        self._progress().message = (
+            f"Resuming {path.name}…"
+            if self.engine_ready
+            else "Resuming once TensorFlow has loaded…"
+        )
+        self.action_show_tab("train")
+
+    @on(RunsTable.CompareRun)
+    def _compare_run(self, message: RunsTable.CompareRun) -> None:
+        label = message.path.name
+        if self._charts()[0].overlay_label == label:
+            for chart in self._charts():
+                chart.set_overlay(None)
+            self.notify(f"Removed the overlay of {label}")
+            return
+        if self.shown is not None and self.shown.run_id == label:
+            self.notify("That run is the one on show: pick another to overlay", severity="warning")
+            return
+        self._load_overlay(message.path)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="overlay", name="overlay run")
+    def _load_overlay(self, path: Path) -> None:
+        from core.runs import RunError, load_run
+
+        try:
+            run = load_run(path)
+        except RunError as error:
+            self.post_message(RunLoadFailed(str(error)))
+            return
+        self.post_message(OverlayLoaded(path.name, run.history))
+
+    def on_overlay_loaded(self, message: OverlayLoaded) -> None:
+        if not message.history:
+            self.notify(f"{message.label} has no finished epoch to draw", severity="warning")
+            return
+        for chart in self._charts():
+            chart.set_overlay(message.label, message.history)
+        self._note(
+            f"Overlaid {message.label} (purple: train, grey: validation); c again removes it"
+        )
+        self.action_show_tab("train")
 
     # --- Confusion → mistakes ---------------------------------------------------------------
 
@@ -993,6 +1091,7 @@ def run_app(
         dataset_loader=default_loader(data_dir, limit_train=limit_train, limit_test=limit_test),
         runs_root=runs_dir,
         preset=model,
+        data_config=base_config,
     )
     app = FmnistApp(
         engine=engine, runs_dir=runs_dir, preset=model, base_config=base_config, log_path=log_path

@@ -71,6 +71,15 @@ class Continue:
 
 
 @dataclass(frozen=True, slots=True)
+class Resume:
+    """Resume a saved run from its newest checkpoint: to its planned epochs, or ``epochs``
+    more when given."""
+
+    run_dir: Path
+    epochs: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Summarize:
     """Build ``preset`` untrained and post its layer table."""
 
@@ -82,7 +91,7 @@ class Shutdown:
     """End the engine's loop."""
 
 
-Command = Train | Continue | Summarize | Shutdown
+Command = Train | Continue | Resume | Summarize | Shutdown
 
 
 class _ShutdownDuringRun(Exception):
@@ -158,11 +167,14 @@ class TrainingEngine(Engine):
         dataset_loader: DatasetLoader,
         runs_root: Path,
         preset: str = "seed",
+        data_config: TrainConfig | None = None,
     ) -> None:
         super().__init__()
         self._load_dataset = dataset_loader
         self.runs_root = runs_root
         self.preset = preset
+        self._data_key = data_key(data_config or TrainConfig())
+        """Which data the loader loads: a resumed run with other settings loads its own."""
         self._dataset: Dataset | None = None
         self._data_problem = "the data set is not loaded"
         self._state: TrainState | None = None
@@ -196,7 +208,7 @@ class TrainingEngine(Engine):
                 traceback.print_exc()
                 post(EngineError(one_line(error)))
             finally:
-                if isinstance(command, Train | Continue):
+                if isinstance(command, Train | Continue | Resume):
                     # The trained model and the traced evaluation stay for the next command.
                     _freeze_survivors()
                     post(self._idle())
@@ -247,17 +259,57 @@ class TrainingEngine(Engine):
                 epochs=command.epochs, batch_size=command.batch_size
             )
             self._train(config, post)
+        elif isinstance(command, Resume):
+            self._resume(command, post)
+
+    def _resume(self, command: Resume, post: Post) -> None:
+        from core.data import DataError, load_dataset
+        from core.runs import RunError, plan_resume
+        from core.training import restore_state
+
+        try:
+            plan = plan_resume(command.run_dir, command.epochs)
+        except RunError as error:
+            post(EngineError(str(error)))
+            return
+        dataset = self._dataset
+        if data_key(plan.config) != self._data_key or dataset is None:
+            config = plan.config
+            post(EngineStatus(LOADING_DATA))
+            try:
+                dataset = load_dataset(
+                    config.data_dir,
+                    val_split=config.val_split,
+                    limit_train=config.limit_train,
+                    limit_test=config.limit_test,
+                    seed=config.seed,
+                )
+            except DataError as error:
+                post(EngineError(f"cannot resume {plan.run_dir.name}: {error}"))
+                return
+        had_model = self._state is not None
+        self._state = self._run_dir = None
+        if had_model:
+            _collect_frozen()
+        try:
+            state = restore_state(plan.checkpoint, plan.run_dir.name, best=plan.best)
+        except RunError as error:
+            post(EngineError(str(error)))
+            return
+        self._state, self._run_dir = state, plan.run_dir
+        self._train(plan.config.with_changes(epochs=plan.epochs), post, dataset)
 
     def _summarize(self, preset: str, post: Post) -> None:
         from core.models import build_model, summarize
 
         post(SummaryReady(preset, summarize(build_model(preset))))
 
-    def _train(self, config: TrainConfig, post: Post) -> None:
+    def _train(self, config: TrainConfig, post: Post, dataset: Dataset | None = None) -> None:
         from core.pipeline import run_training
         from core.runs import RunError, save_history
 
-        if self._dataset is None:
+        dataset = dataset or self._dataset
+        if dataset is None:
             post(EngineError(f"cannot train: {self._data_problem}"))
             return
         self.stop_event.clear()
@@ -290,7 +342,7 @@ class TrainingEngine(Engine):
                 config,
                 on_event,
                 self.stop_event,
-                dataset=self._dataset,
+                dataset=dataset,
                 runs_root=self.runs_root,
                 state=self._state,
                 run_dir=self._run_dir,
@@ -336,6 +388,18 @@ def _collect_frozen() -> None:
     gc.unfreeze()
     gc.collect()
     gc.freeze()
+
+
+def data_key(config: TrainConfig) -> tuple[object, ...]:
+    """What decides the arrays a run trains on (the seed only picks subsets)."""
+    limited = config.limit_train is not None or config.limit_test is not None
+    return (
+        config.data_dir,
+        config.val_split,
+        config.limit_train,
+        config.limit_test,
+        config.seed if limited else None,
+    )
 
 
 def default_loader(

@@ -236,7 +236,11 @@ def export_command(run_dir: Path, out: Path | None) -> int:
 
 
 def runs_command(root: Path) -> int:
-    runs = list_runs(root)
+    try:
+        runs = list_runs(root)
+    except RunError as error:
+        print(f"fmnist-tui runs: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     if not runs:
         print(f"no runs in {root}")
         return EXIT_OK

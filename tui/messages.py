@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from core.events import BatchProgress, TrainingEvent
+from core.events import BatchProgress, EpochMetrics, TrainingEvent
 from core.summary import ModelSummary
 
 if TYPE_CHECKING:
@@ -125,9 +125,10 @@ class RunLoaded(Message):
 
 
 class RunLoadFailed(Message):
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, title: str = "The run could not be opened") -> None:
         super().__init__()
         self.message = message
+        self.title = title
 
 
 class RunsListed(Message):
@@ -136,3 +137,12 @@ class RunsListed(Message):
     def __init__(self, listings: Sequence[RunListing]) -> None:
         super().__init__()
         self.listings = tuple(listings)
+
+
+class OverlayLoaded(Message):
+    """A saved run's history, read to draw over the charts of the run on show."""
+
+    def __init__(self, label: str, history: tuple[EpochMetrics, ...]) -> None:
+        super().__init__()
+        self.label = label
+        self.history = history

@@ -24,8 +24,8 @@ class ConfirmQuit(ModalScreen[bool]):
         with Vertical(id="confirm-dialog"):
             yield Label("Quit while training?", classes="dialog-title")
             yield Static(
-                "Training stops now. Finished epochs stay in the run folder's history; "
-                "the test set is not evaluated.",
+                "Training stops now and the test set is not evaluated. Every finished epoch "
+                "is checkpointed: resume the run later from the Runs tab (r).",
                 markup=False,
             )
             with Horizontal(id="confirm-buttons"):

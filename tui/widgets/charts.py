@@ -24,6 +24,12 @@ TRAIN_COLOUR: Final = 39
 """xterm-256 DeepSkyBlue1: reads on dark and light backgrounds, and without truecolor."""
 VALIDATION_COLOUR: Final = 208
 """xterm-256 DarkOrange."""
+OVERLAY_TRAIN_COLOUR: Final = 141
+"""xterm-256 MediumPurple1: a compared run's curves, apart from the run on show."""
+OVERLAY_VALIDATION_COLOUR: Final = 250
+"""xterm-256 Grey74."""
+MARKER_COLOUR: Final = 196
+"""xterm-256 Red1: where early stopping ended the run."""
 MAX_TRAIN_POINTS: Final = 2000
 """Fractional points kept per chart; older ones are thinned so long runs stay cheap."""
 POINTS_PER_COLUMN: Final = 2
@@ -61,6 +67,8 @@ class MetricChart(PlotextPlot):
         self._rendered: tuple[tuple[object, ...], RenderResult] | None = None
         self._hidden = False
         """Hidden (its tab is not on show) since the last build."""
+        self._overlay: tuple[str, list[EpochMetrics]] | None = None
+        self._marker: int | None = None
 
     @property
     def title(self) -> str:
@@ -116,6 +124,20 @@ class MetricChart(PlotextPlot):
         for metrics in history:
             self.add_epoch(metrics)
 
+    @property
+    def overlay_label(self) -> str | None:
+        return None if self._overlay is None else self._overlay[0]
+
+    def set_overlay(self, label: str | None, history: Sequence[EpochMetrics] = ()) -> None:
+        """Draw another run's curves (one point per epoch) under this run's, or none."""
+        self._overlay = None if label is None else (label, list(history))
+        self._dirty = True
+
+    def set_marker(self, epoch: int | None) -> None:
+        """Mark the epoch where early stopping ended the run, or none."""
+        self._marker = epoch
+        self._dirty = True
+
     def flush(self) -> bool:
         """Redraw if anything changed since the last redraw; say whether it did.
 
@@ -165,8 +187,27 @@ class MetricChart(PlotextPlot):
         # The x axis needs no label: "by epoch" is in the title, and at 80x24 a row matters.
         plt.title(f"{self.title} by epoch")
         right = max(self._final_epoch, 1)
+        overlay = self._overlay
+        if overlay is not None and overlay[1]:
+            right = max(right, overlay[1][-1].epoch)
         plt.xlim(0, right)
         plt.xticks(_epoch_ticks(right))
+        if overlay is not None and overlay[1]:
+            label, history = overlay
+            epochs = [float(m.epoch) for m in history]
+            train, validation = zip(*(self._values(m) for m in history), strict=True)
+            plt.plot(
+                epochs, train, label=f"{label} train", color=OVERLAY_TRAIN_COLOUR, marker="braille"
+            )
+            plt.plot(
+                epochs,
+                validation,
+                label=f"{label} val",
+                color=OVERLAY_VALIDATION_COLOUR,
+                marker="braille",
+            )
+        if self._marker is not None:
+            plt.vline(self._marker, MARKER_COLOUR)
         if self._train:
             xs, ys = zip(*_thin(self._train, right, max_train_points), strict=True)
             plt.plot(xs, ys, label="train", color=TRAIN_COLOUR, marker="braille")
@@ -187,6 +228,8 @@ class MetricChart(PlotextPlot):
         if not self._train and not self._validation:
             return 0.0, 1.0  # an empty plot still needs a range to draw its axes
         later = [y for x, y in self._train if x >= 1.0] + [y for _, y in self._validation]
+        if self._overlay is not None:
+            later += [v for m in self._overlay[1] if m.epoch >= 1 for v in self._values(m)]
         if not any(x > 1.0 for x, _ in self._train) or len(later) < 2:
             return None, None  # plotext picks the range
         low, high = min(later), max(later)
