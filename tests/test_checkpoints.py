@@ -346,3 +346,34 @@ def test_early_stopping_restores_the_best_epoch(synthetic_dataset: Dataset, tmp_
         np.testing.assert_array_equal(a, b)
     with pytest.raises(RunError, match="early stopping ended"):
         plan_resume(run_dir)
+
+
+def test_models_load_in_safe_mode_only(tmp_path: Path) -> None:
+    """A ``.keras`` file from elsewhere with a Lambda layer (arbitrary Python) is refused,
+    and so is one that is not a 28x28 -> 10 classifier or not a model at all."""
+    import keras
+
+    from core.training import load_saved_model
+
+    lambda_model = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Lambda(lambda x: x * 1.0),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    unsafe = tmp_path / "unsafe.keras"
+    lambda_model.save(unsafe)
+    with pytest.raises(RunError, match="cannot load the model"):
+        load_saved_model(unsafe)
+
+    wrong = tmp_path / "wrong.keras"
+    keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)]).save(wrong)
+    with pytest.raises(RunError, match="not a Fashion-MNIST classifier"):
+        load_saved_model(wrong)
+
+    garbage = tmp_path / "garbage.keras"
+    garbage.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(RunError, match="cannot load the model"):
+        load_saved_model(garbage)
