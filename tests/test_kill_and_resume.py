@@ -308,3 +308,50 @@ def test_runs_tab_statuses_and_overlay(tmp_path: Path) -> None:
             assert all(c.overlay_label is None for c in charts)
 
     asyncio.run(scenario())
+
+
+def test_the_resume_dialog_validates_the_epochs() -> None:
+    from datetime import datetime
+
+    from textual.app import App
+    from textual.widgets import Static
+
+    from core.runs import RunListing
+
+    listing = RunListing(
+        path=Path("/runs/20260101-000000-seed"),
+        started=datetime(2026, 1, 1),
+        model="seed",
+        epochs=998,
+        status="interrupted",
+        test_accuracy=None,
+        best_val_accuracy=0.9,
+        planned_epochs=999,
+        resumable=True,
+        checkpoint_epoch=998,
+    )
+    results: list[int | None] = []
+
+    class Host(App[None]):
+        def on_mount(self) -> None:
+            self.push_screen(ResumeDialog(listing), results.append)
+
+    async def scenario() -> None:
+        app = Host()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            field = app.screen.query_one("#resume-epochs", Input)
+            assert field.value == "1", "the planned epochs left"
+            error = app.screen.query_one("#resume-error", Static)
+            for text, message in (("abc", "whole number"), ("3", "at most 1000 epochs")):
+                field.value = text
+                await pilot.press("enter")
+                await pilot.pause()
+                assert isinstance(app.screen, ResumeDialog) and not results
+                assert message in str(error.render()) and error.display
+            field.value = "2"
+            await pilot.press("enter")
+            await pilot.pause()
+            assert results == [2]
+
+    asyncio.run(scenario())

@@ -9,10 +9,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
+from textual.validation import ValidationResult
 from textual.widgets import Button, Input, Label, Static
 
 from core.config import MAX_EPOCHS, ConfigError, parse_epochs
 from core.runs import RunListing
+from tui.screens.train_dialog import ParsedBy
 
 DEFAULT_MORE_EPOCHS = 5
 """Offered for a run that has trained all its planned epochs."""
@@ -51,7 +53,11 @@ class ResumeDialog(ModalScreen[int | None]):
             with Horizontal(classes="field"):
                 yield Label("More epochs", classes="field-label")
                 yield Input(
-                    str(self.suggested), id="resume-epochs", restrict=r"[0-9]*", max_length=4
+                    str(self.suggested),
+                    placeholder="1-1000",
+                    id="resume-epochs",
+                    validators=[ParsedBy(self._parse_more)],
+                    compact=True,
                 )
             yield Static("", id="resume-error", classes="field-error", markup=False)
             with Horizontal(id="dialog-buttons"):
@@ -59,26 +65,38 @@ class ResumeDialog(ModalScreen[int | None]):
                 yield Button("Cancel (esc)", id="resume-cancel")
 
     def on_mount(self) -> None:
-        self.query_one("#resume-epochs", Input).focus()
+        field = self.query_one("#resume-epochs", Input)
+        field.select_all()
+        field.focus()
+
+    def _parse_more(self, text: str) -> int:
+        epochs = parse_epochs(text)
+        if self.checkpoint_epoch + epochs > MAX_EPOCHS:
+            raise ConfigError(
+                f"a run can have at most {MAX_EPOCHS} epochs; this one has {self.checkpoint_epoch}"
+            )
+        return epochs
+
+    @on(Input.Changed, "#resume-epochs")
+    def _changed(self, event: Input.Changed) -> None:
+        self._show(event.validation_result)
+
+    def _show(self, result: ValidationResult | None) -> bool:
+        error = self.query_one("#resume-error", Static)
+        valid = result is None or result.is_valid
+        error.update("" if valid or result is None else result.failure_descriptions[0])
+        error.display = not valid
+        self.query_one("#resume-start", Button).disabled = not valid
+        return valid
 
     @on(Input.Submitted, "#resume-epochs")
     @on(Button.Pressed, "#resume-start")
     def _submit(self) -> None:
-        text = self.query_one("#resume-epochs", Input).value
-        error = self.query_one("#resume-error", Static)
-        try:
-            epochs = parse_epochs(text)
-        except ConfigError as problem:
-            error.update(str(problem).capitalize())
-            error.display = True
+        field = self.query_one("#resume-epochs", Input)
+        if not self._show(field.validate(field.value)):
+            self.app.bell()
             return
-        if self.checkpoint_epoch + epochs > MAX_EPOCHS:
-            error.update(
-                f"A run can have at most {MAX_EPOCHS} epochs; it has {self.checkpoint_epoch}"
-            )
-            error.display = True
-            return
-        self.dismiss(epochs)
+        self.dismiss(self._parse_more(field.value))
 
     @on(Button.Pressed, "#resume-cancel")
     def action_cancel(self) -> None:
