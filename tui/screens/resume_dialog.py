@@ -49,7 +49,7 @@ class ResumeDialog(ModalScreen[int | None]):
             )
         with Vertical(id="dialog"):
             yield Label(f"Resume {run.path.name}", classes="dialog-title")
-            yield Static(detail, markup=False)
+            yield Static(detail, id="resume-detail", markup=False)
             with Horizontal(classes="field"):
                 yield Label("More epochs", classes="field-label")
                 yield Input(
