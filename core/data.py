@@ -30,6 +30,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from core.config import TrainConfig
+
 UInt8Array = npt.NDArray[np.uint8]
 IndexArray = npt.NDArray[np.intp]
 
@@ -564,6 +566,17 @@ def load_dataset(
         limit_train=limit_train,
         limit_test=limit_test,
         seed=seed,
+    )
+
+
+def load_dataset_for(config: TrainConfig) -> Dataset:
+    """The arrays a run with ``config`` trains and is tested on."""
+    return load_dataset(
+        config.data_dir,
+        val_split=config.val_split,
+        limit_train=config.limit_train,
+        limit_test=config.limit_test,
+        seed=config.seed,
     )
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.config import TrainConfig
-from core.data import DEBIAN_DIR, load_dataset
+from core.data import DEBIAN_DIR, load_dataset_for
 from core.events import EpochEnded, EvaluationFinished, RunSaved, TrainingEvent, TrainingStarted
 from core.pipeline import run_training
 
@@ -24,13 +24,7 @@ def test_seed_model_learns_real_data(tmp_path: Path) -> None:
         limit_test=1000,
         data_dir=str(DEBIAN_DIR),
     )
-    dataset = load_dataset(
-        config.data_dir,
-        val_split=config.val_split,
-        limit_train=config.limit_train,
-        limit_test=config.limit_test,
-        seed=config.seed,
-    )
+    dataset = load_dataset_for(config)
     assert (dataset.train_samples, dataset.val_samples, dataset.test_samples) == (4000, 1000, 1000)
     events: list[TrainingEvent] = []
 

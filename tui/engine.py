@@ -265,7 +265,7 @@ class TrainingEngine(Engine):
             self._resume(command, post)
 
     def _resume(self, command: Resume, post: Post) -> None:
-        from core.data import DataError, load_dataset
+        from core.data import DataError, load_dataset_for
         from core.runs import RunError, plan_resume
         from core.training import restore_state
 
@@ -279,13 +279,7 @@ class TrainingEngine(Engine):
             config = plan.config
             post(EngineStatus(LOADING_DATA))
             try:
-                dataset = load_dataset(
-                    config.data_dir,
-                    val_split=config.val_split,
-                    limit_train=config.limit_train,
-                    limit_test=config.limit_test,
-                    seed=config.seed,
-                )
+                dataset = load_dataset_for(config)
             except DataError as error:
                 post(EngineError(f"cannot resume {plan.run_dir.name}: {error}"))
                 return

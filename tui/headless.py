@@ -11,7 +11,7 @@ from types import FrameType
 from typing import TextIO
 
 from core.config import TrainConfig
-from core.data import DataError, load_dataset
+from core.data import DataError, load_dataset_for
 from core.events import (
     BatchProgress,
     EpochEnded,
@@ -151,13 +151,7 @@ def train_command(args: argparse.Namespace, runs_root: Path) -> int:
     printer = _Printer(sys.stdout)
     with native_stderr_to(log_path) as terminal:
         try:
-            dataset = load_dataset(
-                config.data_dir,
-                val_split=config.val_split,
-                limit_train=config.limit_train,
-                limit_test=config.limit_test,
-                seed=config.seed,
-            )
+            dataset = load_dataset_for(config)
         except DataError as error:
             terminal.write(f"fmnist-tui train: error: {error}\n")
             return EXIT_USAGE
