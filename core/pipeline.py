@@ -8,6 +8,7 @@ folder's lock is held throughout, so two processes never train the same run.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -125,9 +126,13 @@ def _train_locked(
         evaluation = evaluate_model(state.model, dataset)
         on_event(EvaluationFinished(state.run_id, evaluation, dataset.x_test))
         trainable = sum(int(w.numpy().size) for w in state.model.trainable_weights)
-        files = save_evaluation(run_dir, evaluation, dataset.x_test, trainable)
-        files.append(write_atomic(run_dir / MODEL_FILE, state.model.save))
+        # The model first, metrics.json last: a run with metrics has its model and its
+        # evaluation, so a disk that fills half-way never leaves a run that looks damaged.
+        model_file = write_atomic(run_dir / MODEL_FILE, state.model.save)
+        files = [*save_evaluation(run_dir, evaluation, dataset.x_test, trainable), model_file]
     except RunError as error:
+        with contextlib.suppress(RunError):
+            _save_history(run_dir, state, "failed", planned, context)
         on_event(TrainingFailed(state.run_id, str(error), "io"))
         return state, run_dir
     on_event(RunSaved(state.run_id, str(run_dir), tuple(str(f) for f in files)))

@@ -175,10 +175,9 @@ def save_evaluation(
                 test_loss=np.float64(evaluation.test_loss),
             )
 
-    return [
-        write_json(run_dir / METRICS_JSON, metrics),
-        write_atomic(run_dir / EVALUATION_NPZ, write_npz),
-    ]
+    # metrics.json last: its presence says the evaluation is complete.
+    npz = write_atomic(run_dir / EVALUATION_NPZ, write_npz)
+    return [write_json(run_dir / METRICS_JSON, metrics), npz]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
