@@ -11,7 +11,6 @@ import shutil
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -736,26 +735,3 @@ def test_charts_zoom_past_the_first_epoch_and_eta_reads_well() -> None:
     )
     assert by_epochs == pytest.approx(30.0)
 
-
-def test_the_engine_thread_and_the_threads_it_starts_run_at_a_lower_priority() -> None:
-    from tui.engine import ENGINE_NICE, lower_thread_priority
-
-    def nice() -> int:
-        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-
-    seen: dict[str, int] = {}
-
-    def engine_thread() -> None:
-        lower_thread_priority()
-        seen["engine"] = nice()
-        child = threading.Thread(target=lambda: seen.update(child=nice()))
-        child.start()
-        child.join()
-
-    before = nice()
-    thread = threading.Thread(target=engine_thread)
-    thread.start()
-    thread.join()
-    expected = min(before + ENGINE_NICE, 19)
-    assert seen == {"engine": expected, "child": expected}
-    assert nice() == before, "the UI thread keeps its priority"

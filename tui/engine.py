@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import os
 import queue
 import threading
 import traceback
@@ -182,7 +181,6 @@ class TrainingEngine(Engine):
         self._run_dir: Path | None = None
 
     def serve(self, post: Post) -> None:
-        lower_thread_priority()
         post(EngineStatus(LOADING_TENSORFLOW))
         # The import that costs seconds: done here so the first frame never waits for it.
         from core.training import detect_device
@@ -384,22 +382,6 @@ def _collect_frozen() -> None:
     gc.unfreeze()
     gc.collect()
     gc.freeze()
-
-
-ENGINE_NICE = 10
-"""How much lower than the UI the engine thread and TensorFlow's threads run."""
-
-
-def lower_thread_priority(increment: int = ENGINE_NICE) -> None:
-    """Raise this thread's nice value, before TensorFlow starts its thread pools.
-
-    On Linux the nice value belongs to a thread and new threads inherit it, so TensorFlow's
-    compute and tf.data threads all yield the CPU to the UI thread when it has a frame to
-    draw; with nothing else to run they get every core as before.
-    """
-    with contextlib.suppress(OSError, AttributeError):
-        tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + increment)
 
 
 def data_key(config: TrainConfig) -> tuple[object, ...]:
