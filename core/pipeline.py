@@ -9,6 +9,7 @@ folder's lock is held throughout, so two processes never train the same run.
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -22,21 +23,32 @@ from core.events import (
     RunSaved,
     TrainingEvent,
     TrainingFailed,
+    TrainingFinished,
     TrainingStarted,
 )
+from core.models import get_preset, summarize
 from core.runs import (
     MODEL_FILE,
     ResumePlan,
     RunError,
     RunLock,
     create_run_dir,
+    discard_evaluation,
+    latest_checkpoint,
     save_checkpoint,
     save_config,
     save_evaluation,
     save_history,
     write_atomic,
 )
-from core.training import TrainState, evaluate_model, new_state, restore_state, train
+from core.training import (
+    TrainState,
+    detect_device,
+    evaluate_model,
+    new_state,
+    restore_state,
+    train,
+)
 
 
 def run_training(
@@ -79,7 +91,41 @@ def resume_training(
         RunError: another process holds the run, or its checkpoint cannot be loaded.
     """
     with RunLock(plan.run_dir):
+        # Planned before the lock was taken: make sure no one trained the run meanwhile.
+        latest = latest_checkpoint(plan.run_dir)
+        if latest is None or latest.epoch != plan.checkpoint.epoch:
+            raise RunError(f"{plan.run_dir.name} changed since it was opened: try again")
         state = restore_state(plan.checkpoint, plan.run_dir.name, best=plan.best)
+        if plan.epochs == 0:
+            # Every epoch trained, but the run never finished evaluating (killed, or the
+            # disk filled): evaluate and save it now.
+            state.early_stopping = plan.checkpoint.early_stopping
+            if state.early_stopping is not None and state.best_weights is not None:
+                state.model.set_weights(state.best_weights)
+            state.status = "finished"
+            done = state.epochs_done
+            context = {"device": detect_device(), "data_source": dataset.source}
+            on_event(
+                TrainingStarted(
+                    run_id=state.run_id,
+                    config=plan.config,
+                    summary=summarize(state.model),
+                    device=context["device"],
+                    data_source=dataset.source,
+                    train_samples=dataset.train_samples,
+                    val_samples=dataset.val_samples,
+                    batches_per_epoch=math.ceil(dataset.train_samples / plan.config.batch_size),
+                    initial_epoch=done,
+                    final_epoch=done,
+                    history=tuple(state.history),
+                )
+            )
+            on_event(
+                TrainingFinished(
+                    state.run_id, tuple(state.history), 0.0, early_stopping=state.early_stopping
+                )
+            )
+            return _finish(state, plan.run_dir, dataset, on_event, done, context)
         config = replace(plan.config, epochs=plan.epochs)
         return _train_locked(config, on_event, stop_event, dataset, state, plan.run_dir)
 
@@ -93,11 +139,15 @@ def _train_locked(
     run_dir: Path,
 ) -> tuple[TrainState, Path]:
     planned = state.epochs_done + config.epochs
+    context: dict[str, str] = {}
     if state.epochs_done:
-        # Continuing: the saved config records the total number of epochs planned.
+        _check_schedule(state, planned)
+        # Continuing: the saved config records the total number of epochs planned, and the
+        # test results of the earlier epochs no longer describe the model.
         state.config = replace(state.config, epochs=planned)
         save_config(run_dir, state.config)
-    context: dict[str, str] = {}
+        discard_evaluation(run_dir)
+    _save_history(run_dir, state, "running", planned, context)
     checkpointed = state.epochs_done
 
     def record(event: TrainingEvent) -> None:
@@ -117,6 +167,18 @@ def _train_locked(
         on_event(event)
 
     state = train(config, record, stop_event, dataset=dataset, state=state, run_id=state.run_id)
+    return _finish(state, run_dir, dataset, on_event, planned, context)
+
+
+def _finish(
+    state: TrainState,
+    run_dir: Path,
+    dataset: Dataset,
+    on_event: EventHandler,
+    planned: int,
+    context: dict[str, str],
+) -> tuple[TrainState, Path]:
+    """Record how training ended; evaluate and save the model unless it failed."""
     try:
         _save_history(run_dir, state, state.status, planned, context)
         # A failed model is not worth evaluating: after a non-finite loss its weights are
@@ -139,6 +201,18 @@ def _train_locked(
     return state, run_dir
 
 
+def _check_schedule(state: TrainState, planned: int) -> None:
+    """Refuse to run past the end of a cosine schedule that has epochs left: the optimizer
+    would start a new schedule (from the warm-up) half-way through the planned one."""
+    done, end = state.epochs_done, state.schedule_end
+    if get_preset(state.config.model).cosine_decay and done < end < planned:
+        raise RunError(
+            f"{state.config.model} follows a learning-rate schedule that ends at epoch {end}: "
+            f"train {end - done} more epoch{'s' if end - done != 1 else ''} to finish it "
+            "first; training on after that starts a new schedule"
+        )
+
+
 def _checkpoint(run_dir: Path, state: TrainState, planned: int) -> None:
     try:
         save_checkpoint(
@@ -151,6 +225,7 @@ def _checkpoint(run_dir: Path, state: TrainState, planned: int) -> None:
             best_epoch=state.best_epoch,
             best_val_loss=state.best_val_loss,
             wait=state.wait,
+            stopped_epoch=None if state.early_stopping is None else state.epochs_done,
         )
     except RunError as error:
         # Raised inside fit: training stops here rather than run on without a safety net.

@@ -14,6 +14,8 @@ is free was interrupted.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import fcntl
 import hashlib
 import json
@@ -83,6 +85,10 @@ def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
+    except OSError as error:
+        # Some file systems cannot sync a directory; the rename itself has happened.
+        if error.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
+            raise
     finally:
         os.close(fd)
 
@@ -157,6 +163,15 @@ def save_history(
     return write_json(run_dir / HISTORY_JSON, data)
 
 
+def discard_evaluation(run_dir: Path) -> None:
+    """Forget a run's test results (it is being trained further): without ``metrics.json`` a
+    run reads as not evaluated, whatever older ``evaluation.npz`` or model is left."""
+    try:
+        (run_dir / METRICS_JSON).unlink(missing_ok=True)
+    except OSError as error:
+        raise RunError(f"cannot remove {run_dir / METRICS_JSON}: {_describe(error)}") from error
+
+
 def save_evaluation(
     run_dir: Path, evaluation: Evaluation, test_images: np.ndarray, trainable_params: int
 ) -> list[Path]:
@@ -196,10 +211,18 @@ class Checkpoint:
     best_val_loss: float | None = None
     wait: int = 0
     """Epochs since the validation loss last improved."""
+    stopped_epoch: int | None = None
+    """Set when early stopping ended the run at this checkpoint."""
 
     @property
     def model_path(self) -> Path:
         return self.path / MODEL_FILE
+
+    @property
+    def early_stopping(self) -> dict[str, int] | None:
+        if self.stopped_epoch is None or self.best_epoch is None:
+            return None
+        return {"stopped_epoch": self.stopped_epoch, "best_epoch": self.best_epoch}
 
 
 def _sha256(path: Path) -> str:
@@ -228,6 +251,7 @@ def save_checkpoint(
     best_epoch: int | None = None,
     best_val_loss: float | None = None,
     wait: int = 0,
+    stopped_epoch: int | None = None,
 ) -> Checkpoint:
     """Write ``checkpoints/epoch-NNNN`` for the epochs in ``history``, atomically.
 
@@ -254,13 +278,16 @@ def save_checkpoint(
                 "best_epoch": best_epoch,
                 "best_val_loss": best_val_loss,
                 "wait": wait,
+                "stopped_epoch": stopped_epoch,
             },
             "model_sha256": _sha256(tmp / MODEL_FILE),
         }
         (tmp / CHECKPOINT_STATE).write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
         _fsync_tree(tmp)
-        if final.exists():  # only when an epoch is trained again; the older copy goes
-            shutil.rmtree(final)
+        if final.exists():
+            # The epoch was trained again (its history ran ahead of the newest checkpoint):
+            # move the old copy aside first, so a kill now still leaves a whole checkpoint.
+            os.rename(final, tempfile.mkdtemp(prefix=f".{final.name}.old.", dir=root))
         os.rename(tmp, final)
         tmp = None
         fsync_dir(root)
@@ -280,6 +307,7 @@ def save_checkpoint(
         best_epoch=best_epoch,
         best_val_loss=best_val_loss,
         wait=wait,
+        stopped_epoch=stopped_epoch,
     )
 
 
@@ -327,6 +355,9 @@ def read_checkpoint(path: Path) -> Checkpoint:
                 None if early.get("best_val_loss") is None else float(early["best_val_loss"])
             ),
             wait=int(early.get("wait", 0)),
+            stopped_epoch=(
+                None if early.get("stopped_epoch") is None else int(early["stopped_epoch"])
+            ),
         )
         expected_hash = str(data["model_sha256"])
     except (KeyError, TypeError, ValueError, AttributeError) as error:
@@ -384,11 +415,14 @@ class RunLock:
             raise RunError(f"cannot lock {self.run_dir}: {_describe(error)}") from error
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except OSError as error:
             os.close(fd)
-            raise RunError(f"{self.run_dir} is being trained by another process") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+            if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+                raise RunError(f"{self.run_dir} is being trained by another process") from None
+            raise RunError(f"cannot lock {self.run_dir}: {_describe(error)}") from error
+        with contextlib.suppress(OSError):  # the pid is for people reading the file
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
         return self
 
@@ -412,8 +446,8 @@ def is_in_use(run_dir: Path) -> bool:
         return False
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except OSError:
-        return True
+    except OSError as error:
+        return error.errno in (errno.EWOULDBLOCK, errno.EAGAIN)
     finally:
         os.close(fd)
     return False
@@ -456,13 +490,25 @@ class SavedRun:
 
     @property
     def resumable(self) -> bool:
-        """Whether ``--resume`` has epochs left to train without ``--epochs``."""
-        return (
-            self.checkpoint is not None
-            and self.status != "running"
-            and self.early_stopping is None
-            and self.checkpoint.epoch < self.planned_epochs
-        )
+        """Whether ``--resume`` without ``--epochs`` has work to do: epochs left to train, or
+        trained epochs that were never evaluated (killed, or out of disk, at the end)."""
+        checkpoint = self.checkpoint
+        if checkpoint is None or self.status == "running":
+            return False
+        if self.unevaluated:
+            return True
+        stopped_early = (self.early_stopping or checkpoint.early_stopping) is not None
+        return not stopped_early and checkpoint.epoch < checkpoint.planned_epochs
+
+    @property
+    def unevaluated(self) -> bool:
+        """Every epoch it will train is trained (all planned, or early stopping ended it), but
+        the test set was never evaluated: killed, or out of disk, at the very end."""
+        checkpoint = self.checkpoint
+        if checkpoint is None or self.metrics is not None or self.status == "running":
+            return False
+        stopped_early = (self.early_stopping or checkpoint.early_stopping) is not None
+        return stopped_early or checkpoint.epoch >= checkpoint.planned_epochs
 
 
 def _read_json(path: Path) -> Any:
@@ -487,7 +533,7 @@ def _read_evaluation(path: Path) -> tuple[Evaluation, np.ndarray]:
             wrong = npz["mistake_indices"]
             mistake_images = npz["mistake_images"]
             test_loss = float(npz["test_loss"])
-    except (OSError, KeyError, ValueError) as error:
+    except (OSError, KeyError, ValueError, IndexError) as error:
         raise RunError(f"{path}: unreadable ({error})") from None
     confusion = confusion_matrix(labels, predictions)
     support = confusion.sum(axis=1)
@@ -574,6 +620,8 @@ class RunListing:
     """Epochs are left to train from its newest checkpoint."""
     checkpoint_epoch: int | None = None
     """The newest intact checkpoint's epoch: any run with one can be trained further."""
+    unevaluated: bool = False
+    """Trained to the end but never evaluated: resuming only evaluates it."""
 
 
 def list_runs(root: Path) -> list[RunListing]:
@@ -610,6 +658,7 @@ def list_runs(root: Path) -> list[RunListing]:
                 planned_epochs=run.planned_epochs,
                 resumable=run.resumable,
                 checkpoint_epoch=None if run.checkpoint is None else run.checkpoint.epoch,
+                unevaluated=run.unevaluated,
             )
         )
     return listings
@@ -658,18 +707,22 @@ def plan_resume(run_dir: Path, extra_epochs: int | None = None) -> ResumePlan:
             or f"{run_dir} has no checkpoint to resume from (it was saved before checkpoints "
             "existed, or no epoch finished)"
         )
+    planned = checkpoint.planned_epochs  # written before history.json: never older
+    early_stopping = checkpoint.early_stopping or run.early_stopping
     if extra_epochs is not None:
         epochs = extra_epochs
-    elif run.early_stopping is not None:
+    elif run.unevaluated:
+        epochs = 0  # trained, but killed (or out of disk) before the evaluation was saved
+    elif early_stopping is not None:
         raise RunError(
-            f"early stopping ended {run_dir.name} at epoch {run.early_stopping['stopped_epoch']}"
+            f"early stopping ended {run_dir.name} at epoch {early_stopping['stopped_epoch']}"
             "; give a number of epochs to train more"
         )
     else:
-        epochs = run.planned_epochs - checkpoint.epoch
+        epochs = planned - checkpoint.epoch
         if epochs <= 0:
             raise RunError(
-                f"{run_dir.name} has trained all {run.planned_epochs} planned epochs; "
+                f"{run_dir.name} has trained all {planned} planned epochs; "
                 "give a number of epochs to train more"
             )
     if checkpoint.epoch + epochs > MAX_EPOCHS_TOTAL:

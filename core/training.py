@@ -287,6 +287,11 @@ def train(
     if state is None:
         state = new_state(config, run_id)
     state.status = "running"
+    if state.early_stopping is not None or (
+        config.patience is not None and state.wait >= config.patience
+    ):
+        # Training on after early stopping: patience counts afresh from here.
+        state.wait = 0
     state.early_stopping = None
     preset = get_preset(state.config.model)
     initial_epoch = state.epochs_done
@@ -382,7 +387,6 @@ def train(
         return _fail(state, on_event, "error", f"{type(error).__name__}: {first_line}")
     if state.early_stopping is not None and state.best_weights is not None:
         state.model.set_weights(state.best_weights)
-    state.best_weights = None
     state.status = "finished"
     on_event(
         TrainingFinished(
@@ -449,8 +453,11 @@ def restore_state(
         best_val_loss=checkpoint.best_val_loss,
         wait=checkpoint.wait,
     )
-    if best is not None:
-        state.best_weights = load_saved_model(best.model_path).get_weights()
+    if checkpoint.config.patience is not None and checkpoint.best_epoch is not None:
+        # Early stopping restores the best epoch's weights: this checkpoint's own, or those
+        # of the best epoch's checkpoint.
+        source = state.model if best is None else load_saved_model(best.model_path)
+        state.best_weights = [np.array(w) for w in source.get_weights()]
     return state
 
 

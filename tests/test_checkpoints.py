@@ -377,3 +377,101 @@ def test_models_load_in_safe_mode_only(tmp_path: Path) -> None:
     garbage.write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(RunError, match="cannot load the model"):
         load_saved_model(garbage)
+
+
+def test_a_damaged_checkpoint_is_replaced_when_its_epoch_is_trained_again(
+    synthetic_dataset: Dataset, tmp_path: Path
+) -> None:
+    run_dir, _ = run_epochs(synthetic_dataset, tmp_path, TrainConfig(epochs=3), stop_after=2)
+    (run_dir / CHECKPOINTS_DIR / "epoch-0002" / MODEL_FILE).write_bytes(b"bit rot")
+    plan = plan_resume(run_dir)
+    assert (plan.checkpoint.epoch, plan.epochs) == (1, 2)
+    _, events = resume(run_dir, synthetic_dataset)
+    assert [e.metrics.epoch for e in events if isinstance(e, EpochEnded)] == [2, 3]
+    assert committed(run_dir) == ["epoch-0002", "epoch-0003"], "no set-aside copy is left"
+    assert read_checkpoint(run_dir / CHECKPOINTS_DIR / "epoch-0002").epoch == 2
+
+
+def test_a_run_killed_while_evaluating_is_finished_without_training(
+    synthetic_dataset: Dataset, uninterrupted: tuple[Path, list[TrainingEvent]], tmp_path: Path
+) -> None:
+    from core.events import EvaluationFinished, TrainingStarted
+
+    run_dir = tmp_path / uninterrupted[0].name
+    shutil.copytree(uninterrupted[0], run_dir)
+    (run_dir / "metrics.json").unlink()  # what a kill during the evaluation leaves
+    history = json.loads((run_dir / HISTORY_JSON).read_text())
+    history["status"] = "running"
+    (run_dir / HISTORY_JSON).write_text(json.dumps(history))
+    [listing] = list_runs(tmp_path)
+    assert listing.status == "interrupted" and listing.resumable and listing.unevaluated
+
+    plan = plan_resume(run_dir)
+    assert plan.epochs == 0
+    _, events = resume(run_dir, synthetic_dataset)
+    started = next(e for e in events if isinstance(e, TrainingStarted))
+    assert (started.initial_epoch, started.final_epoch, len(started.history)) == (4, 4, 4)
+    assert not any(isinstance(e, EpochEnded) for e in events)
+    assert any(isinstance(e, EvaluationFinished) for e in events)
+    run = load_run(run_dir)
+    assert run.status == "finished" and run.test_accuracy is not None
+    assert epochs_of(run_dir) == [1, 2, 3, 4]
+
+
+def test_training_on_never_restarts_a_cosine_schedule_half_way(
+    synthetic_dataset: Dataset, tmp_path: Path
+) -> None:
+    run_dir, _ = run_epochs(
+        synthetic_dataset, tmp_path, TrainConfig(epochs=3, model="improved"), stop_after=1
+    )
+    with pytest.raises(RunError, match="schedule that ends at epoch 3: train 2 more epochs"):
+        resume(run_dir, synthetic_dataset, extra=4)
+    assert epochs_of(run_dir) == [1], "nothing was trained or rewritten"
+    assert json.loads((run_dir / "config.json").read_text())["epochs"] == 3
+
+
+def test_resume_checks_the_run_again_under_its_lock(
+    synthetic_dataset: Dataset, tmp_path: Path
+) -> None:
+    from core.pipeline import resume_training
+
+    run_dir, _ = run_epochs(synthetic_dataset, tmp_path, TrainConfig(epochs=3), stop_after=1)
+    plan = plan_resume(run_dir)
+    resume(run_dir, synthetic_dataset)  # someone else resumed it meanwhile
+    with pytest.raises(RunError, match="changed since it was opened"):
+        resume_training(plan, lambda event: None, threading.Event(), dataset=synthetic_dataset)
+
+
+def test_early_stopping_state_survives_a_resume(synthetic_dataset: Dataset, tmp_path: Path) -> None:
+    """Killed right after the best epoch: the resumed run must still restore that epoch."""
+    from core.training import restore_state
+
+    run_dir, _ = run_epochs(
+        synthetic_dataset, tmp_path, TrainConfig(epochs=6, patience=2), stop_after=2
+    )
+    checkpoint = latest_checkpoint(run_dir)
+    assert checkpoint is not None and checkpoint.best_epoch in (1, 2)
+    plan = plan_resume(run_dir)
+    state = restore_state(plan.checkpoint, run_dir.name, best=plan.best)
+    assert state.best_weights is not None
+    best = plan.best or plan.checkpoint
+    import keras
+
+    expected = keras.models.load_model(best.model_path).get_weights()
+    for a, b in zip(state.best_weights, expected, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert (state.best_epoch, state.wait) == (checkpoint.best_epoch, checkpoint.wait)
+
+
+def test_lock_errors_other_than_contention_say_what_they_are(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fcntl
+
+    def no_locks(fd: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    with pytest.raises(RunError, match=r"cannot lock .*: No locks available"):
+        RunLock(tmp_path).acquire()
+    assert not is_in_use(tmp_path)

@@ -463,8 +463,10 @@ class FmnistApp(App[int]):
         continuing = event.initial_epoch > 0 and live is not None and live.run_id == event.run_id
         if continuing and live is not None:
             run = live
-            if self.shown is not live:
-                self._show_run(live)
+            # The event's history is the checkpoint's: what this run really has on disk.
+            run.history = list(event.history)
+            run.early_stopping = None
+            self._show_run(live)
         else:
             # A new run, or a saved one resumed (it brings the epochs it already has).
             run = RunView(
@@ -978,11 +980,14 @@ class FmnistApp(App[int]):
                 "was saved before checkpoints existed)",
                 severity="warning",
             )
+        elif run.unevaluated:
+            # Trained, but never evaluated (killed at the end): nothing to ask.
+            self._resume_requested(run.path, None, asked=False)
         else:
             self.push_screen(ResumeDialog(run), partial(self._resume_requested, run.path))
 
-    def _resume_requested(self, path: Path, epochs: int | None) -> None:
-        if epochs is None or self.training:
+    def _resume_requested(self, path: Path, epochs: int | None, *, asked: bool = True) -> None:
+        if (asked and epochs is None) or self.training:
             return
         self.engine.submit(Resume(path, epochs))
         self.training = True

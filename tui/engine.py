@@ -27,6 +27,7 @@ from core.config import TrainConfig
 from core.events import (
     BatchProgress,
     EpochEnded,
+    EventHandler,
     TrainingEvent,
     TrainingFinished,
     TrainingStarted,
@@ -179,6 +180,8 @@ class TrainingEngine(Engine):
         self._data_problem = "the data set is not loaded"
         self._state: TrainState | None = None
         self._run_dir: Path | None = None
+        self._run_dataset: Dataset | None = None
+        """The data the model in memory was trained on."""
 
     def serve(self, post: Post) -> None:
         post(EngineStatus(LOADING_TENSORFLOW))
@@ -245,11 +248,7 @@ class TrainingEngine(Engine):
             self.preset = command.preset
             self._summarize(command.preset, post)
         elif isinstance(command, Train):
-            # A new run: let the old model go before building the next one.
-            had_model = self._state is not None
-            self._state = self._run_dir = None
-            if had_model:
-                _collect_frozen()
+            self._drop_model()
             self._train(command.config, post)
         elif isinstance(command, Continue):
             if self._state is None or self._run_dir is None:
@@ -264,8 +263,8 @@ class TrainingEngine(Engine):
 
     def _resume(self, command: Resume, post: Post) -> None:
         from core.data import DataError, load_dataset_for
+        from core.pipeline import resume_training
         from core.runs import RunError, plan_resume
-        from core.training import restore_state
 
         try:
             plan = plan_resume(command.run_dir, command.epochs)
@@ -274,40 +273,70 @@ class TrainingEngine(Engine):
             return
         dataset = self._dataset
         if data_key(plan.config) != self._data_key or dataset is None:
-            config = plan.config
+            # The run was trained on other data (another subset or folder): load that.
             post(EngineStatus(LOADING_DATA))
             try:
-                dataset = load_dataset_for(config)
+                dataset = load_dataset_for(plan.config)
             except DataError as error:
                 post(EngineError(f"cannot resume {plan.run_dir.name}: {error}"))
                 return
+        self._drop_model()
+        resumed_on = dataset
+        self._execute(
+            post,
+            lambda on_event: resume_training(plan, on_event, self.stop_event, dataset=resumed_on),
+            plan.run_dir,
+            dataset,
+        )
+
+    def _drop_model(self) -> None:
+        """Let the model in memory go before another is built or loaded."""
         had_model = self._state is not None
-        self._state = self._run_dir = None
+        self._state = self._run_dir = self._run_dataset = None
         if had_model:
             _collect_frozen()
-        try:
-            state = restore_state(plan.checkpoint, plan.run_dir.name, best=plan.best)
-        except RunError as error:
-            post(EngineError(str(error)))
-            return
-        self._state, self._run_dir = state, plan.run_dir
-        self._train(plan.config.with_changes(epochs=plan.epochs), post, dataset)
 
     def _summarize(self, preset: str, post: Post) -> None:
         from core.models import build_model, summarize
 
         post(SummaryReady(preset, summarize(build_model(preset))))
 
-    def _train(self, config: TrainConfig, post: Post, dataset: Dataset | None = None) -> None:
+    def _train(self, config: TrainConfig, post: Post) -> None:
         from core.pipeline import run_training
-        from core.runs import RunError, save_history
 
-        dataset = dataset or self._dataset
+        # Training further uses the data the run was trained on (a resumed run may have
+        # brought its own); a new run the app's.
+        dataset = self._run_dataset or self._dataset
         if dataset is None:
             post(EngineError(f"cannot train: {self._data_problem}"))
             return
+        state, run_dir = self._state, self._run_dir
+        self._execute(
+            post,
+            lambda on_event: run_training(
+                config,
+                on_event,
+                self.stop_event,
+                dataset=dataset,
+                runs_root=self.runs_root,
+                state=state,
+                run_dir=run_dir,
+            ),
+            run_dir,
+            dataset,
+        )
+
+    def _execute(
+        self,
+        post: Post,
+        start: Callable[[EventHandler], tuple[TrainState, Path]],
+        run_dir: Path | None,
+        dataset: Dataset,
+    ) -> None:
+        """Run ``start`` (a core pipeline call) with events posted to the app."""
+        from core.runs import RunError, save_history
+
         self.stop_event.clear()
-        run_dir = self._run_dir
         started: list[TrainingStarted] = []
         ended: list[TrainingStopped | TrainingFinished] = []
 
@@ -332,15 +361,8 @@ class TrainingEngine(Engine):
                 raise _ShutdownDuringRun
 
         try:
-            self._state, self._run_dir = run_training(
-                config,
-                on_event,
-                self.stop_event,
-                dataset=dataset,
-                runs_root=self.runs_root,
-                state=self._state,
-                run_dir=self._run_dir,
-            )
+            self._state, self._run_dir = start(on_event)
+            self._run_dataset = dataset
         except RunError as error:
             post(EngineError(str(error)))
         except _ShutdownDuringRun:

@@ -160,10 +160,16 @@ def train_command(args: argparse.Namespace, runs_root: Path) -> int:
         previous = signal.signal(signal.SIGINT, request_stop)
         try:
             if plan is not None:
-                printer.line(
-                    f"resuming {plan.run_dir.name} after epoch {plan.checkpoint.epoch}, "
-                    f"to epoch {plan.final_epoch}"
-                )
+                if plan.epochs:
+                    printer.line(
+                        f"resuming {plan.run_dir.name} after epoch {plan.checkpoint.epoch}, "
+                        f"to epoch {plan.final_epoch}"
+                    )
+                else:
+                    printer.line(
+                        f"finishing {plan.run_dir.name}: its {plan.checkpoint.epoch} epochs are "
+                        "trained but were never evaluated"
+                    )
                 state, run_dir = resume_training(plan, printer, stop, dataset=dataset)
             else:
                 state, run_dir = run_training(
