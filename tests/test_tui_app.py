@@ -734,4 +734,3 @@ def test_charts_zoom_past_the_first_epoch_and_eta_reads_well() -> None:
         epoch_seconds=[20.0],
     )
     assert by_epochs == pytest.approx(30.0)
-
