@@ -483,7 +483,9 @@ def test_disk_full_at_the_end_of_a_continued_run_keeps_the_previous_files(
 ) -> None:
     """A finished run trained one epoch more (the app's "continue"): the disk fills while the
     new evaluation or model is saved. The failure is an "io" event in one line; the file being
-    written keeps its previous content, and so do those that were to be written after it."""
+    written keeps its previous content, and so do those that were to be written after it,
+    except metrics.json: training on discards it (it described the earlier model), so the run
+    reads as trained but not evaluated, which resuming finishes."""
     state, run_dir, _ = train_events(synthetic_dataset, tmp_path, 1)
     before = snapshot(run_dir)
     with pytest.MonkeyPatch.context() as patch:
@@ -498,7 +500,12 @@ def test_disk_full_at_the_end_of_a_continued_run_keeps_the_previous_files(
     assert failure.message == f"cannot write {run_dir / failing}: {ENOSPC}"
     untouched = END_OF_RUN_FILES[END_OF_RUN_FILES.index(failing) :]
     for name in untouched:
-        assert (run_dir / name).read_bytes() == before[name][1], f"{name} changed"
+        if name == METRICS_JSON:
+            assert not (run_dir / name).exists(), "stale test results must not stay"
+        else:
+            assert (run_dir / name).read_bytes() == before[name][1], f"{name} changed"
+    assert load_run(run_dir).unevaluated
+    assert plan_resume(run_dir).epochs == 0, "resuming evaluates, trains nothing"
     assert hidden_leftovers(run_dir) == [], "the temporary file must go"
     assert epochs_in_history(run_dir) == [1, 2]
     assert read_checkpoint(run_dir / CHECKPOINTS_DIR / "epoch-0001").epoch == 1
