@@ -18,16 +18,15 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from helpers import wait_for
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from textual.pilot import Pilot
 from textual.widgets import TabbedContent
 
 from core import data
@@ -316,14 +315,6 @@ def test_the_simulated_denial_matches_the_real_one(
 
 
 # --- In the app, through the real engine and loader -------------------------------------------
-
-
-async def wait_for(pilot: Pilot[Any], predicate: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + 60
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
 
 
 @pytest.mark.parametrize("fault", ["truncated_download", "label_out_of_range", "unreadable"])

@@ -19,16 +19,14 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import fmnist_tui, wait_for
 from PIL import Image
-from textual.pilot import Pilot
 from textual.widgets import Input
 from tui_fakes import fake_evaluation, fake_metrics, synthetic_loader
 
@@ -75,13 +73,6 @@ PAGE = 4096
 
 
 # --- Helpers -------------------------------------------------------------------------------
-
-
-def fmnist_tui() -> list[str]:
-    script = Path(sys.prefix) / "bin" / "fmnist-tui"
-    if script.is_file():
-        return [str(script)]
-    return [sys.executable, "-m", "tui.cli"]
 
 
 def cli(
@@ -593,14 +584,6 @@ def test_disk_full_in_the_middle_of_a_png(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 # --- In the app, through the real engine ---------------------------------------------------
-
-
-async def wait_for(pilot: Pilot[Any], predicate: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + 90
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
 
 
 def test_the_app_shows_a_checkpoint_write_error_in_one_line(

@@ -14,19 +14,16 @@ import io
 import math
 import re
 import subprocess
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import fmnist_tui, text_of, wait_for
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from textual import events
-from textual.geometry import Region
 from textual.pilot import Pilot
-from textual.widget import Widget
 from textual.widgets import Input, Static
 from tui_fakes import ScriptedEngine, missing_runs_dir
 
@@ -198,19 +195,6 @@ def test_the_dialogs_validator_agrees_with_the_rule(text: str) -> None:
 # --- The real dialog, driven through the app -------------------------------------------------
 
 
-def text_of(widget: Widget) -> str:
-    strips = widget.render_lines(Region(0, 0, *widget.region.size))
-    return "".join(strip.text.rstrip() for strip in strips)
-
-
-async def wait_for(pilot: Pilot[Any], predicate: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + 10
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.02)
-
-
 TYPEABLE = st.text(
     alphabet=st.one_of(
         st.characters(codec="ascii", categories=("L", "N", "P", "S", "Zs")),
@@ -365,11 +349,6 @@ def test_whole_number_cli_values_agree_with_the_rule(value: str) -> None:
     namespace, _code, _out, _err = parse_cli(["train", f"--epochs={value}"])
     expected = in_range(value, 1, MAX_EPOCHS)
     assert (namespace.epochs if namespace is not None else None) == expected
-
-
-def fmnist_tui() -> list[str]:
-    script = Path(sys.prefix) / "bin" / "fmnist-tui"
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "tui.cli"]
 
 
 @pytest.mark.parametrize(

@@ -11,12 +11,12 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
+from helpers import fmnist_tui
 from textual.widgets import Input
 from tui_fakes import ScriptedEngine, fake_evaluation, fake_metrics, synthetic_loader
 
@@ -39,13 +39,6 @@ from tui.widgets.charts import MetricChart
 from tui.widgets.runs_table import RunsTable
 
 EPOCHS = 6
-
-
-def fmnist_tui() -> list[str]:
-    script = Path(sys.prefix) / "bin" / "fmnist-tui"
-    if script.is_file():
-        return [str(script)]
-    return [sys.executable, "-m", "tui.cli"]
 
 
 @pytest.fixture(scope="module")

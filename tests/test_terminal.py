@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
+from helpers import text_of, wait_for
 from rich.terminal_theme import SVG_EXPORT_THEME
-from textual.geometry import Region
 from textual.pilot import Pilot
-from textual.widget import Widget
 from textual.widgets import Footer, Input, Static
 from tui_fakes import ScriptedEngine, missing_runs_dir
 
@@ -26,20 +23,6 @@ from tui.widgets.charts import MetricChart
 
 EPOCHS = 3
 HELD_EPOCH = 2
-
-
-def text_of(widget: Widget) -> str:
-    """What the widget shows, its lines joined with newlines."""
-    strips = widget.render_lines(Region(0, 0, *widget.region.size))
-    return "\n".join(strip.text.rstrip() for strip in strips)
-
-
-async def wait_for(pilot: Pilot[Any], predicate: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + 10
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.02)
 
 
 def held_app() -> tuple[FmnistApp, ScriptedEngine]:
@@ -71,11 +54,11 @@ def drawn_run(app: FmnistApp) -> dict[str, str]:
     width, height = app.size
     assert app.query_one("#too-small").region.width == 0
     assert app.query_one("#tabs").region.size == (width, height - 2)  # header and footer
-    shown = {"progress": text_of(app.query_one("#progress"))}
+    shown = {"progress": text_of(app.query_one("#progress"), "\n")}
     assert f"Epoch {HELD_EPOCH}/{EPOCHS}" in shown["progress"]
     for chart in app.query(MetricChart):
         assert chart.region.width >= 20 and chart.region.height >= 6
-        drawn = shown[chart.metric] = text_of(chart)
+        drawn = shown[chart.metric] = text_of(chart, "\n")
         assert f"{chart.title} by epoch" in drawn
         assert "train" in drawn and "validation" in drawn
         assert [x for x, _ in chart.validation_points] == [1.0]
@@ -119,7 +102,7 @@ def test_resizing_during_training_never_breaks_the_layout() -> None:
                     assert notice.region.width == width and notice.region.height > 0
                     assert app.query_one("#tabs").region.width == 0
                     if width >= 60:
-                        assert "needs a terminal of at least 80x24" in text_of(notice)
+                        assert "needs a terminal of at least 80x24" in text_of(notice, "\n")
                 else:
                     await pilot.pause(0.3)
                     drawn_run(app)
@@ -169,7 +152,7 @@ def test_after_a_resize_the_notice_and_footer_follow_the_new_size() -> None:
             seen["compact at 80 columns"] = app.query_one(Footer).compact
             await pilot.resize_terminal(60, 20)
             await pilot.pause()
-            seen["notice at 60x20"] = text_of(app.query_one("#too-small"))
+            seen["notice at 60x20"] = text_of(app.query_one("#too-small"), "\n")
             await pilot.resize_terminal(130, 40)
             await pilot.pause()
             seen["compact at 130 columns"] = app.query_one(Footer).compact
@@ -210,9 +193,9 @@ async def screenshot_mid_run(app: FmnistApp, engine: ScriptedEngine) -> dict[str
         await pilot.pause(0.6)  # both charts redrawn
         shown = {
             "svg": app.export_screenshot(),
-            "progress": text_of(app.query_one("#progress")),
-            "summary": text_of(app.query_one("#summary-body")),
-            "charts": "\n".join(text_of(chart) for chart in app.query(MetricChart)),
+            "progress": text_of(app.query_one("#progress"), "\n"),
+            "summary": text_of(app.query_one("#summary-body"), "\n"),
+            "charts": "\n".join(text_of(chart, "\n") for chart in app.query(MetricChart)),
         }
         await pilot.press("s")
         await wait_for(pilot, lambda: not app.training, "the run to stop")

@@ -12,15 +12,14 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.geometry import Region
+from helpers import fmnist_tui, text_of, wait_for
 from textual.message import Message
 from textual.pilot import Pilot
-from textual.widget import Widget
 from textual.widgets import Input, Log, Static, TabbedContent
 from tui_fakes import ScriptedEngine, fake_metrics, missing_runs_dir, synthetic_loader
 
@@ -47,26 +46,12 @@ def run(coroutine: Coroutine[Any, Any, None]) -> None:
     asyncio.run(coroutine)
 
 
-async def wait_for(
-    pilot: Pilot[Any], predicate: Callable[[], bool], timeout: float = 60.0, what: str = ""
-) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
-        await pilot.pause(0.05)
-
-
 async def wait_for_screen(pilot: Pilot[Any], screen_type: type[Any], timeout: float = 30) -> None:
     """Wait until a screen of ``screen_type`` is on top and composed."""
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, screen_type), timeout, "a screen")
+    await wait_for(
+        pilot, lambda: isinstance(pilot.app.screen, screen_type), "a screen", timeout=timeout
+    )
     await pilot.pause()
-
-
-def text_of(widget: Widget) -> str:
-    """What the widget shows on screen, as plain text with its lines run together."""
-    strips = widget.render_lines(Region(0, 0, *widget.region.size))
-    return "".join(strip.text.rstrip() for strip in strips)
 
 
 def real_app(tmp_path: Path, **engine_args: Any) -> tuple[FmnistApp, TrainingEngine]:
@@ -88,7 +73,9 @@ async def start_training(pilot: Pilot[Any], epochs: int) -> None:
     pilot.app.screen.query_one("#epochs", Input).value = str(epochs)
     await pilot.pause()
     await pilot.press("enter")
-    await wait_for(pilot, lambda: not isinstance(pilot.app.screen, TrainDialog), 5, "dismiss")
+    await wait_for(
+        pilot, lambda: not isinstance(pilot.app.screen, TrainDialog), "dismiss", timeout=5
+    )
 
 
 # --- Start-up and imports ------------------------------------------------------------------
@@ -373,7 +360,7 @@ def test_training_failure_shows_message_and_log_path(tmp_path: Path) -> None:
             assert "loss became nan" in text_of(app.screen.query_one("#error-message"))
             assert "x.log" in text_of(app.screen.query_one("#error-log"))
             await pilot.press("enter")
-            await wait_for(pilot, lambda: not app.training, 5)
+            await wait_for(pilot, lambda: not app.training, timeout=5)
             await pilot.press("t")
             await wait_for_screen(pilot, TrainDialog, 5)
 
@@ -386,7 +373,7 @@ def test_mistakes_tab_fills_and_scrolls() -> None:
     async def scenario() -> None:
         async with app.run_test(size=(80, 24)) as pilot:
             await start_training(pilot, 1)
-            await wait_for(pilot, lambda: not app.training, 5)
+            await wait_for(pilot, lambda: not app.training, timeout=5)
             await pilot.press("2")
             await pilot.pause()
             assert app.query_one("#tabs", TabbedContent).active == "mistakes"
@@ -408,7 +395,7 @@ def test_choosing_a_confusion_cell_filters_the_mistakes() -> None:
     async def scenario() -> None:
         async with app.run_test(size=(120, 40)) as pilot:
             await start_training(pilot, 1)
-            await wait_for(pilot, lambda: not app.training, 5)
+            await wait_for(pilot, lambda: not app.training, timeout=5)
             await pilot.press("3")
             await pilot.pause()
             table = app.query_one(ConfusionView).table
@@ -434,9 +421,11 @@ def test_export_to_an_unwritable_folder_says_why(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with app.run_test(size=(80, 24), message_hook=seen.append) as pilot:
             await start_training(pilot, 1)
-            await wait_for(pilot, lambda: not app.training, 5)
+            await wait_for(pilot, lambda: not app.training, timeout=5)
             await pilot.press("e")
-            await wait_for(pilot, lambda: any(isinstance(m, ExportFailed) for m in seen), 30)
+            await wait_for(
+                pilot, lambda: any(isinstance(m, ExportFailed) for m in seen), timeout=30
+            )
             assert app.is_running
 
     run(scenario())
@@ -453,13 +442,13 @@ def test_keys_dim_with_the_training_state() -> None:
             assert app.check_action("stop", ()) is None
             assert app.check_action("export", ()) is None
             await start_training(pilot, 3)
-            await wait_for(pilot, engine.held.is_set, 5)
+            await wait_for(pilot, engine.held.is_set, timeout=5)
             assert app.check_action("train", ()) is None
             assert app.check_action("stop", ()) is True
             await pilot.press("t")
             assert not isinstance(app.screen, TrainDialog)
             await pilot.press("s")
-            await wait_for(pilot, lambda: not app.training, 5)
+            await wait_for(pilot, lambda: not app.training, timeout=5)
             assert app.check_action("export", ()) is None  # stopped before an epoch ended
 
     run(scenario())
@@ -471,7 +460,7 @@ def test_stale_events_are_dropped() -> None:
     async def scenario() -> None:
         async with app.run_test(size=(80, 24)) as pilot:
             await start_training(pilot, 1)
-            await wait_for(pilot, lambda: not app.training, 5)
+            await wait_for(pilot, lambda: not app.training, timeout=5)
             assert app.shown is not None
             before = list(app.shown.history)
             app.post_message(EngineEvent(TrainingStopped("some-old-run", (), 1.0)))
@@ -529,7 +518,7 @@ def test_help_lists_every_key_and_palette_names_commands() -> None:
             assert "Model: use improved preset" in titles
             assert "Log: open" in titles
             await app.run_action("use_preset('improved')")
-            await wait_for(pilot, lambda: Summarize("improved") in engine.received, 5)
+            await wait_for(pilot, lambda: Summarize("improved") in engine.received, timeout=5)
             assert app.preset == "improved"
 
     run(scenario())
@@ -543,22 +532,12 @@ def _tmux_has_session(session: str) -> bool:
     return result.returncode == 0
 
 
-def _fmnist_tui_command() -> list[str] | None:
-    script = Path(sys.prefix) / "bin" / "fmnist-tui"
-    if script.is_file():
-        return [str(script)]
-    found = shutil.which("fmnist-tui")
-    return [found] if found else None
-
-
 @pytest.mark.slow
 @pytest.mark.real_data
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
 @pytest.mark.skipif(not DEBIAN_TRAIN_IMAGES.is_file(), reason="needs the Debian data set")
 def test_end_to_end_in_tmux(tmp_path: Path) -> None:
-    command = _fmnist_tui_command()
-    if command is None:
-        pytest.skip("the fmnist-tui script is not installed")
+    command = fmnist_tui()
     session = f"fmnist-e2e-{os.getpid()}"
     env_prefix = (
         f"FMNIST_RUNS_DIR={tmp_path / 'runs'} FMNIST_LOG_DIR={tmp_path / 'logs'} "
@@ -627,9 +606,9 @@ def test_a_saved_run_opens_from_the_runs_tab(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.press("4")
-            await wait_for(pilot, lambda: app.query_one("#runs-table").row_count == 1, 10)
+            await wait_for(pilot, lambda: app.query_one("#runs-table").row_count == 1, timeout=10)
             await pilot.press("enter")
-            await wait_for(pilot, lambda: app.shown is not None and app.shown.saved, 10)
+            await wait_for(pilot, lambda: app.shown is not None and app.shown.saved, timeout=10)
             assert app.query_one("#tabs", TabbedContent).active == "train"
             assert app.shown is not None
             assert [m.epoch for m in app.shown.history] == [1, 2, 3]
@@ -679,7 +658,7 @@ def test_the_log_screen_shows_the_log_file(tmp_path: Path) -> None:
             assert any("oneDNN" in line.text for line in pane.lines)
 
     async def ready_and_followed(pilot: Pilot[Any]) -> None:
-        await wait_for(pilot, lambda: app.data_description is not None, 5)
+        await wait_for(pilot, lambda: app.data_description is not None, timeout=5)
         await pilot.pause(0.6)
 
     run(scenario())
@@ -695,13 +674,15 @@ def test_palette_commands_run_export_and_screenshot(
     async def scenario() -> None:
         async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
             await start_training(pilot, 1)
-            await wait_for(pilot, lambda: not app.training, 5)
+            await wait_for(pilot, lambda: not app.training, timeout=5)
             await pilot.press("ctrl+p")
             await pilot.pause()
             await pilot.press(*"Export: PNGs", "enter")
-            await wait_for(pilot, lambda: any(isinstance(m, ExportFinished) for m in seen), 30)
+            await wait_for(
+                pilot, lambda: any(isinstance(m, ExportFinished) for m in seen), timeout=30
+            )
             await pilot.press("ctrl+s")
-            await wait_for(pilot, (tmp_path / "screenshot-train.svg").is_file, 5)
+            await wait_for(pilot, (tmp_path / "screenshot-train.svg").is_file, timeout=5)
 
     run(scenario())
     assert (tmp_path / "run" / "confusion_matrix.png").is_file()

@@ -6,11 +6,11 @@ Regenerate after a deliberate change of the look:
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from helpers import wait_for
 from textual.pilot import Pilot
 from textual.widgets import Input
 from tui_fakes import ScriptedEngine, missing_runs_dir
@@ -29,13 +29,6 @@ def make_app(engine: ScriptedEngine | None = None) -> FmnistApp:
     return FmnistApp(
         engine=engine or ScriptedEngine(), runs_dir=missing_runs_dir(), cursor_blink=False
     )
-
-
-async def wait_for(pilot: Pilot[Any], predicate: Callable[[], bool], timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        await pilot.pause(0.02)
 
 
 async def settle(pilot: Pilot[Any]) -> None:
