@@ -79,6 +79,13 @@ def parse_patience(text: str) -> int:
     return parse_int(text, name="patience", minimum=1, maximum=MAX_EPOCHS)
 
 
+def parse_optional_patience(text: str) -> int | None:
+    """Early-stopping patience as typed in the dialog: blank (or "off") turns it off."""
+    if text.strip().lower() in ("", "off"):
+        return None
+    return parse_patience(text)
+
+
 def parse_val_split(text: str) -> float:
     try:
         value = float(text)

@@ -20,7 +20,7 @@ import pytest
 from helpers import fmnist_tui, text_of, wait_for
 from textual.message import Message
 from textual.pilot import Pilot
-from textual.widgets import Input, Log, Static, TabbedContent
+from textual.widgets import Input, Log, RadioButton, Static, TabbedContent
 from tui_fakes import ScriptedEngine, fake_metrics, missing_runs_dir, synthetic_loader
 
 from core.data import DataError
@@ -205,6 +205,42 @@ def test_dialog_returns_the_choices_and_offers_to_continue() -> None:
             await wait_for(pilot, lambda: not app.training and engine.epochs_done == 5)
             assert app.shown is not None
             assert [m.epoch for m in app.shown.history] == [1, 2, 3, 4, 5]
+
+    run(scenario())
+
+
+def test_dialog_early_stopping_field() -> None:
+    """Blank or "off" trains every epoch; a number is the patience; anything else is
+    explained; continuing a run keeps its own setting (the field is disabled)."""
+    app, engine = fake_app()
+
+    async def submit(pilot: Pilot[Any], patience: str) -> None:
+        await pilot.press("t")
+        await wait_for_screen(pilot, TrainDialog, 5)
+        if app.continue_option is not None:  # after a run the dialog offers to continue it
+            app.screen.query_one("#mode-new", RadioButton).value = True
+        app.screen.query_one("#patience", Input).value = patience
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+
+    async def scenario() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await submit(pilot, "0")
+            dialog = app.screen
+            assert isinstance(dialog, TrainDialog)
+            error = dialog.query_one("#patience-error", Static)
+            assert text_of(error) == "Patience must be at least 1, got 0"
+            assert not any(isinstance(c, Train) for c in engine.received)
+            await pilot.press("escape")
+            for typed, expected in (("3", 3), (" off ", None), ("", None)):
+                await submit(pilot, typed)
+                await wait_for(pilot, lambda: not app.training, timeout=10)
+                last = [c for c in engine.received if isinstance(c, Train)][-1]
+                assert last.config.patience == expected, typed
+            await pilot.press("t")
+            await wait_for_screen(pilot, TrainDialog, 5)
+            assert app.screen.query_one("#patience", Input).disabled, "continuing is chosen"
 
     run(scenario())
 

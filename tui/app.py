@@ -720,6 +720,7 @@ class FmnistApp(App[int]):
             preset=self.preset,
             batch_size=previous.batch_size if previous else self.base_config.batch_size,
             epochs=previous.epochs if previous else self.base_config.epochs,
+            patience=previous.patience if previous else self.base_config.patience,
             continue_option=self.continue_option,
             cursor_blink=self.cursor_blink,
         )
@@ -734,7 +735,10 @@ class FmnistApp(App[int]):
         else:
             self.preset = request.model
             config = self.base_config.with_changes(
-                epochs=request.epochs, model=request.model, batch_size=request.batch_size
+                epochs=request.epochs,
+                model=request.model,
+                batch_size=request.batch_size,
+                patience=request.patience,
             )
             self.engine.submit(Train(config))
         self.training = True

@@ -1,4 +1,4 @@
-"""The training dialog: epochs (required, 1-1000), model preset and batch size.
+"""The training dialog: epochs (required, 1-1000), model preset, batch size and early stopping.
 
 Validation reuses ``core.config``'s parsers, so the dialog and the headless CLI accept and
 reject exactly the same input with the same words. The dialog returns a
@@ -26,6 +26,7 @@ from core.config import (
     ConfigError,
     parse_batch_size,
     parse_epochs,
+    parse_optional_patience,
 )
 
 
@@ -38,6 +39,8 @@ class TrainRequest:
     batch_size: int
     continue_run: bool = False
     """Train the model of the last run further instead of starting a new run."""
+    patience: int | None = None
+    """Early stopping: epochs without a lower validation loss before stopping; None: off."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +113,7 @@ class TrainDialog(ModalScreen[TrainRequest | None]):
         preset: str,
         batch_size: int = 32,
         epochs: int = DEFAULT_EPOCHS,
+        patience: int | None = None,
         continue_option: ContinueOption | None = None,
         cursor_blink: bool = True,
     ) -> None:
@@ -118,6 +122,7 @@ class TrainDialog(ModalScreen[TrainRequest | None]):
         self._preset = preset
         self._batch_size = batch_size
         self._epochs = epochs
+        self._patience = patience
         self._continue = continue_option
 
     def compose(self) -> ComposeResult:
@@ -161,6 +166,16 @@ class TrainDialog(ModalScreen[TrainRequest | None]):
                     compact=True,
                 )
             yield Static("", id="batch-size-error", classes="field-error", markup=False)
+            with Horizontal(classes="field"):
+                yield Label("Early stop", classes="field-label")
+                yield Input(
+                    "" if self._patience is None else str(self._patience),
+                    placeholder="off, or N epochs without a lower val loss",
+                    id="patience",
+                    validators=[ParsedBy(parse_optional_patience)],
+                    compact=True,
+                )
+            yield Static("", id="patience-error", classes="field-error", markup=False)
             with Horizontal(id="dialog-buttons"):
                 yield Button("Start", variant="primary", id="start")
                 yield Button("Cancel", id="cancel")
@@ -188,13 +203,14 @@ class TrainDialog(ModalScreen[TrainRequest | None]):
         return self.query_one("#mode-continue", RadioButton).value
 
     def _sync_mode(self) -> None:
-        # Continuing trains the same model, so its preset is fixed.
+        # Continuing trains the same model, so its preset and early stopping are fixed.
         select: Select[str] = self.query_one("#model", Select)
+        patience = self.query_one("#patience", Input)
         if self.continuing and self._continue is not None:
             select.value = self._continue.model
-            select.disabled = True
+            select.disabled = patience.disabled = True
         else:
-            select.disabled = False
+            select.disabled = patience.disabled = False
 
     @on(RadioSet.Changed, "#mode")
     def _mode_changed(self) -> None:
@@ -213,7 +229,7 @@ class TrainDialog(ModalScreen[TrainRequest | None]):
             error.update(result.failure_descriptions[0])
             error.display = True
         self.query_one("#start", Button).disabled = not all(
-            self._valid(candidate) for candidate in self.query(Input)
+            self._valid(candidate) for candidate in self.query(Input) if not candidate.disabled
         )
 
     @staticmethod
@@ -227,6 +243,8 @@ class TrainDialog(ModalScreen[TrainRequest | None]):
     def _submit(self) -> None:
         invalid = None
         for field in self.query(Input):
+            if field.disabled:
+                continue
             result = field.validate(field.value)
             self._show(field, result)
             if invalid is None and result is not None and not result.is_valid:
@@ -242,6 +260,9 @@ class TrainDialog(ModalScreen[TrainRequest | None]):
                 model=str(model),
                 batch_size=parse_batch_size(self.query_one("#batch-size", Input).value),
                 continue_run=self.continuing,
+                patience=None
+                if self.continuing
+                else parse_optional_patience(self.query_one("#patience", Input).value),
             )
         )
 
