@@ -13,9 +13,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from helpers import write_data_dir
 
 from core import data
-from core.data import synthetic_raw, write_idx
+from core.data import synthetic_raw
 from core.export import ACCURACY_LOSS_PNG, CONFUSION_PNG, MISCLASSIFIED_PNG
 from core.runs import HISTORY_JSON
 from tui.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, build_parser, main
@@ -34,17 +35,6 @@ def only_line(text: str) -> str:
     return lines[0]
 
 
-def write_data_dir(folder: Path, train: int = 500, test: int = 100) -> Path:
-    """The four IDX files of a synthetic data set: training gzipped, test plain."""
-    raw = synthetic_raw(train=train, test=test, seed=0)
-    folder.mkdir(parents=True, exist_ok=True)
-    write_idx(folder / f"{data.TRAIN_IMAGES}.gz", raw.x_train)
-    write_idx(folder / f"{data.TRAIN_LABELS}.gz", raw.y_train)
-    write_idx(folder / data.TEST_IMAGES, raw.x_test)
-    write_idx(folder / data.TEST_LABELS, raw.y_test)
-    return folder
-
-
 def cli_env(**extra: str) -> dict[str, str]:
     """The environment for a CLI subprocess, without our TensorFlow log setting: the CLI
     must quiet TensorFlow by itself."""
@@ -55,7 +45,7 @@ def cli_env(**extra: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_data_dir(tmp_path_factory.mktemp("data"))
+    return write_data_dir(tmp_path_factory.mktemp("data"), synthetic_raw(train=500, test=100))
 
 
 @dataclasses.dataclass
@@ -234,7 +224,7 @@ def test_missing_data_dir(capfd: pytest.CaptureFixture[str], tmp_path: Path) -> 
 
 
 def test_corrupt_data_dir_names_the_file(capfd: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    folder = write_data_dir(tmp_path / "data", train=50, test=20)
+    folder = write_data_dir(tmp_path / "data", synthetic_raw(train=50, test=20))
     broken = folder / data.TEST_IMAGES
     broken.write_bytes(broken.read_bytes()[:-100])
 

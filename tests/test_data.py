@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import write_data_dir
 
 from core import data
 from core.data import (
@@ -26,17 +27,6 @@ from core.data import (
 )
 
 DEBIAN_TRAIN_IMAGES = Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
-
-
-def write_dataset(folder: Path, raw: RawData, *, gz: bool = True) -> Path:
-    """Write ``raw`` as the four Fashion-MNIST IDX files in ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    suffix = ".gz" if gz else ""
-    write_idx(folder / f"{data.TRAIN_IMAGES}{suffix}", raw.x_train)
-    write_idx(folder / f"{data.TRAIN_LABELS}{suffix}", raw.y_train)
-    write_idx(folder / f"{data.TEST_IMAGES}{suffix}", raw.x_test)
-    write_idx(folder / f"{data.TEST_LABELS}{suffix}", raw.y_test)
-    return folder
 
 
 def error_message(excinfo: pytest.ExceptionInfo[DataError]) -> str:
@@ -271,7 +261,7 @@ def test_missing_single_file(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("gz", [True, False])
 def test_load_from_data_dir(tmp_path: Path, small_raw: RawData, gz: bool) -> None:
-    folder = write_dataset(tmp_path / "fm", small_raw, gz=gz)
+    folder = write_data_dir(tmp_path / "fm", small_raw, gzip_train=gz, gzip_test=gz)
 
     raw = load_raw(folder)
 
@@ -283,14 +273,14 @@ def test_load_from_data_dir(tmp_path: Path, small_raw: RawData, gz: bool) -> Non
 
 
 def test_plain_file_preferred_over_gz(tmp_path: Path, small_raw: RawData) -> None:
-    folder = write_dataset(tmp_path / "fm", small_raw, gz=True)
+    folder = write_data_dir(tmp_path / "fm", small_raw, gzip_train=True, gzip_test=True)
     write_idx(folder / data.TEST_LABELS, np.full(20, 7, dtype=np.uint8))
 
     assert set(load_raw(folder).y_test.tolist()) == {7}
 
 
 def test_missing_file_names_the_file(tmp_path: Path, small_raw: RawData) -> None:
-    folder = write_dataset(tmp_path / "fm", small_raw)
+    folder = write_data_dir(tmp_path / "fm", small_raw, gzip_test=True)
     (folder / f"{data.TEST_IMAGES}.gz").unlink()
 
     with pytest.raises(DataError) as excinfo:
@@ -314,7 +304,7 @@ def test_data_dir_that_does_not_exist(tmp_path: Path) -> None:
 
 
 def test_images_and_labels_count_mismatch(tmp_path: Path, small_raw: RawData) -> None:
-    folder = write_dataset(tmp_path / "fm", small_raw)
+    folder = write_data_dir(tmp_path / "fm", small_raw, gzip_test=True)
     write_idx(folder / f"{data.TRAIN_LABELS}.gz", small_raw.y_train[:-2])
 
     with pytest.raises(DataError) as excinfo:
@@ -326,7 +316,7 @@ def test_images_and_labels_count_mismatch(tmp_path: Path, small_raw: RawData) ->
 
 
 def test_any_count_is_accepted_when_pairs_agree(tmp_path: Path) -> None:
-    folder = write_dataset(tmp_path / "fm", synthetic_raw(train=13, test=7))
+    folder = write_data_dir(tmp_path / "fm", synthetic_raw(train=13, test=7), gzip_test=True)
     raw = load_raw(folder)
     assert (len(raw.y_train), len(raw.y_test)) == (13, 7)
 
@@ -349,7 +339,7 @@ def four_sources(
         "debian": no_default_sources[1].path,
     }
     for size, folder in zip((11, 12, 13, 14), folders.values(), strict=True):
-        write_dataset(folder, synthetic_raw(train=size, test=5))
+        write_data_dir(folder, synthetic_raw(train=size, test=5), gzip_test=True)
     monkeypatch.setenv(data.DATA_DIR_ENV, str(folders["env"]))
     return folders
 
@@ -628,7 +618,7 @@ def test_prepared_arrays_are_read_only(small_raw: RawData) -> None:
 
 
 def test_load_dataset_combines_load_and_prepare(tmp_path: Path, small_raw: RawData) -> None:
-    folder = write_dataset(tmp_path / "fm", small_raw)
+    folder = write_data_dir(tmp_path / "fm", small_raw, gzip_test=True)
     dataset = load_dataset(folder, val_split=0.1, limit_train=30, limit_test=10, seed=2)
     assert (dataset.train_samples, dataset.val_samples, dataset.test_samples) == (27, 3, 10)
     assert dataset.source == f"--data-dir {folder}"

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers import wait_for
+from helpers import wait_for, write_data_dir
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from textual.widgets import TabbedContent
@@ -47,15 +47,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TRAIN, TEST = 50, 20
 
 
-def write_data_dir(folder: Path) -> Path:
-    """A valid synthetic data set: training files gzipped, test files plain."""
-    raw = synthetic_raw(train=TRAIN, test=TEST, seed=0)
-    folder.mkdir(parents=True, exist_ok=True)
-    write_idx(folder / f"{data.TRAIN_IMAGES}.gz", raw.x_train)
-    write_idx(folder / f"{data.TRAIN_LABELS}.gz", raw.y_train)
-    write_idx(folder / data.TEST_IMAGES, raw.x_test)
-    write_idx(folder / data.TEST_LABELS, raw.y_test)
-    return folder
+VALID = synthetic_raw(train=TRAIN, test=TEST, seed=0)
+"""A valid synthetic data set, for the faults to be made in."""
 
 
 def one_line(text: str) -> str:
@@ -178,7 +171,7 @@ def train_with_data_dir(capfd: pytest.CaptureFixture[str], data_dir: str) -> tup
 def test_train_with_broken_data_exits_2_naming_the_file(
     capfd: pytest.CaptureFixture[str], tmp_path: Path, fault: str
 ) -> None:
-    folder = write_data_dir(tmp_path / "data")
+    folder = write_data_dir(tmp_path / "data", VALID)
     path, fragment = FAULTS[fault](folder)
 
     code, err = train_with_data_dir(capfd, str(folder))
@@ -252,7 +245,7 @@ def _unprivileged_prefix(locked: Path) -> list[str]:
 @pytest.mark.parametrize("what", ["folder", "file"])
 def test_unreadable_data_exits_2_in_one_line(tmp_path: Path, what: str) -> None:
     """A real permission error, in a fresh ``fmnist-tui train``."""
-    folder = write_data_dir(tmp_path / "data")
+    folder = write_data_dir(tmp_path / "data", VALID)
     locked = folder if what == "folder" else folder / data.TEST_IMAGES
     locked.chmod(0)
     try:
@@ -307,7 +300,7 @@ def test_the_simulated_denial_matches_the_real_one(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """What the app test below relies on: the same message as the real denial above."""
-    folder = write_data_dir(tmp_path / "data")
+    folder = write_data_dir(tmp_path / "data", VALID)
     deny_access(monkeypatch, folder)
     with pytest.raises(DataError) as excinfo:
         load_raw(folder)
@@ -321,7 +314,7 @@ def test_the_simulated_denial_matches_the_real_one(
 def test_the_app_shows_one_clear_line_for_broken_data(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fault: str
 ) -> None:
-    folder = write_data_dir(tmp_path / "data")
+    folder = write_data_dir(tmp_path / "data", VALID)
     if fault == "unreadable":
         path, fragment = str(folder), "cannot read the folder: Permission denied"
         deny_access(monkeypatch, folder)

@@ -25,20 +25,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import fmnist_tui, wait_for
+from helpers import fmnist_tui, wait_for, write_data_dir
 from PIL import Image
 from textual.widgets import Input
 from tui_fakes import fake_evaluation, fake_metrics, synthetic_loader
 
 from core.config import TrainConfig
 from core.data import (
-    TEST_IMAGES,
-    TEST_LABELS,
-    TRAIN_IMAGES,
-    TRAIN_LABELS,
     Dataset,
     synthetic_raw,
-    write_idx,
 )
 from core.events import EpochEnded, RunSaved, TrainingEvent, TrainingFailed
 from core.export import ACCURACY_LOSS_PNG, CONFUSION_PNG, MISCLASSIFIED_PNG, ExportError
@@ -181,13 +176,8 @@ def is_png(path: Path) -> bool:
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Small synthetic IDX files: an epoch takes a fraction of a second."""
-    folder = tmp_path_factory.mktemp("data")
     raw = synthetic_raw(train=200, test=50, seed=1)
-    write_idx(folder / TRAIN_IMAGES, raw.x_train)
-    write_idx(folder / TRAIN_LABELS, raw.y_train)
-    write_idx(folder / TEST_IMAGES, raw.x_test)
-    write_idx(folder / TEST_LABELS, raw.y_test)
-    return folder
+    return write_data_dir(tmp_path_factory.mktemp("data"), raw, gzip_train=False)
 
 
 @pytest.fixture(scope="module")

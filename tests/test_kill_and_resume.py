@@ -16,12 +16,12 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import fmnist_tui
+from helpers import fmnist_tui, write_data_dir
 from textual.widgets import Input
 from tui_fakes import ScriptedEngine, fake_evaluation, fake_metrics, synthetic_loader
 
 from core.config import TrainConfig
-from core.data import TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS, synthetic_raw, write_idx
+from core.data import synthetic_raw
 from core.events import EpochEnded, TrainingEvent
 from core.runs import (
     CHECKPOINTS_DIR,
@@ -44,13 +44,8 @@ EPOCHS = 6
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Synthetic IDX files big enough that an epoch takes a moment (a kill lands inside one)."""
-    folder = tmp_path_factory.mktemp("data")
     raw = synthetic_raw(train=6000, test=300, seed=1)
-    write_idx(folder / TRAIN_IMAGES, raw.x_train)
-    write_idx(folder / TRAIN_LABELS, raw.y_train)
-    write_idx(folder / TEST_IMAGES, raw.x_test)
-    write_idx(folder / TEST_LABELS, raw.y_test)
-    return folder
+    return write_data_dir(tmp_path_factory.mktemp("data"), raw, gzip_train=False)
 
 
 def env_for(tmp_path: Path) -> dict[str, str]:
