@@ -24,7 +24,13 @@ from core.events import (
     TrainingStarted,
     TrainingStopped,
 )
-from core.training import TrainState, detect_device, make_pipeline, train
+from core.training import (
+    TrainState,
+    detect_device,
+    make_eval_pipeline,
+    make_training_pipeline,
+    train,
+)
 
 RUN_ID = "test-run"
 BATCHES = 13
@@ -253,7 +259,7 @@ def test_other_errors_become_failed_events(
     def broken_pipeline(*args: object, **kwargs: object) -> None:
         raise RuntimeError("pipeline exploded\nsecond line")
 
-    monkeypatch.setattr(training, "make_pipeline", broken_pipeline)
+    monkeypatch.setattr(training, "make_eval_pipeline", broken_pipeline)
     state, events = run(synthetic_dataset, 1)
     assert events == [TrainingFailed(RUN_ID, "RuntimeError: pipeline exploded", "error")]
     assert state.status == "failed"
@@ -268,13 +274,13 @@ def test_detect_device() -> None:
         assert device.endswith("threads)")
 
 
-def test_make_pipeline_normalises_uint8_batches() -> None:
+def test_eval_pipeline_normalises_uint8_batches_in_order() -> None:
     images = np.zeros((10, 28, 28), dtype=np.uint8)
     images[:, 0, 0] = 255
     images[:, 1, 1] = 51
     labels = np.arange(10, dtype=np.uint8)
 
-    batches = list(make_pipeline(images, labels, batch_size=4, shuffle=False, seed=0))
+    batches = list(make_eval_pipeline(images, labels, batch_size=4))
 
     assert [tuple(x.shape) for x, _ in batches] == [(4, 28, 28, 1), (4, 28, 28, 1), (2, 28, 28, 1)]
     for x, y in batches:
@@ -287,19 +293,35 @@ def test_make_pipeline_normalises_uint8_batches() -> None:
     assert np.concatenate([y.numpy() for _, y in batches]).tolist() == list(range(10))
 
 
-def test_make_pipeline_one_hot_and_shuffle() -> None:
+def test_training_pipeline_shuffles_each_epoch_by_seed_and_epoch_alone() -> None:
     images = np.arange(20, dtype=np.uint8)[:, None, None] * np.ones((1, 28, 28), dtype=np.uint8)
     labels = (np.arange(20) % 10).astype(np.uint8)
-    batches = list(make_pipeline(images, labels, batch_size=8, shuffle=True, seed=1, one_hot=True))
-    ys = np.concatenate([y.numpy() for _, y in batches])
-    xs = np.concatenate([x.numpy() for x, _ in batches])
-    assert ys.shape == (20, 10)
-    assert ys.sum(axis=1).tolist() == [1.0] * 20
-    # Shuffled, but every image still carries its own label.
-    order = np.rint(xs[:, 0, 0, 0] * 255).astype(int)
-    assert sorted(order.tolist()) == list(range(20))
-    assert order.tolist() != list(range(20))
-    assert (ys.argmax(axis=1) == order % 10).all()
+
+    def orders(first: int, last: int, seed: int = 1) -> list[list[int]]:
+        pipeline = make_training_pipeline(
+            images,
+            labels,
+            batch_size=8,
+            seed=seed,
+            first_epoch=first,
+            last_epoch=last,
+            one_hot=True,
+        )
+        batches = list(pipeline)
+        assert [len(x) for x, _ in batches] == [8, 8, 4] * (last - first), "batches per epoch"
+        xs = np.concatenate([x.numpy() for x, _ in batches])
+        ys = np.concatenate([y.numpy() for _, y in batches])
+        assert ys.sum(axis=1).tolist() == [1.0] * len(ys)
+        order = np.rint(xs[:, 0, 0, 0] * 255).astype(int)
+        # Shuffled, but every image still carries its own label.
+        assert (ys.argmax(axis=1) == order % 10).all()
+        return [order[i : i + 20].tolist() for i in range(0, len(order), 20)]
+
+    epochs = orders(0, 3)
+    assert all(sorted(epoch) == list(range(20)) for epoch in epochs), "each epoch sees all"
+    assert len({tuple(epoch) for epoch in epochs}) == 3, "a new order every epoch"
+    assert orders(1, 3) == epochs[1:], "a resumed run gets the same batches"
+    assert orders(0, 1, seed=2) != epochs[:1]
 
 
 def test_label_smoothed_preset_reports_the_plain_cross_entropy(synthetic_dataset: Dataset) -> None:
