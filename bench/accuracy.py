@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from bench.common import (
     run_child,
     write_result,
 )
+from core.runs import parse_started
 
 SEEDS = (0, 1, 2)
 BATCH_SIZE = 32
@@ -82,11 +82,8 @@ def _read_run(folder: Path) -> dict[str, Any]:
 
 
 def _started(folder: Path) -> str | None:
-    """The run's start time, from its folder name ``YYYYMMDD-HHMMSS-<model>``."""
-    try:
-        return datetime.strptime(folder.name[:15], "%Y%m%d-%H%M%S").isoformat()
-    except ValueError:
-        return None
+    started = parse_started(folder.name)
+    return started.isoformat() if started else None
 
 
 def _matching_run(root: Path, preset: Preset, seed: int) -> Path | None:

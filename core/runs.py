@@ -640,7 +640,7 @@ def list_runs(root: Path) -> list[RunListing]:
     for run_dir in folders:
         if run_dir.name.startswith("."):
             continue
-        started = _parse_started(run_dir.name)
+        started = parse_started(run_dir.name)
         try:
             run = load_run(run_dir)
         except RunError as error:
@@ -664,7 +664,8 @@ def list_runs(root: Path) -> list[RunListing]:
     return listings
 
 
-def _parse_started(name: str) -> datetime | None:
+def parse_started(name: str) -> datetime | None:
+    """When a run started, from its folder name ``YYYYMMDD-HHMMSS-<model>``."""
     try:
         return datetime.strptime(name[:15], "%Y%m%d-%H%M%S")
     except ValueError:

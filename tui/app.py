@@ -44,6 +44,7 @@ from core.events import (
     TrainingStarted,
     TrainingStopped,
 )
+from core.runs import parse_started
 from tui.engine import LOADING_TENSORFLOW, Continue, Engine, Resume, Summarize, Train, one_line
 from tui.messages import (
     DataFailed,
@@ -1032,8 +1033,10 @@ class FmnistApp(App[int]):
         if not message.history:
             self.notify(f"{message.label} has no finished epoch to draw", severity="warning")
             return
+        started = parse_started(message.label)
+        legend = f"{started:%H:%M}" if started else message.label[:8]
         for chart in self._charts():
-            chart.set_overlay(message.label, message.history)
+            chart.set_overlay(message.label, message.history, legend=legend)
         self._note(
             f"Overlaid {message.label} (purple: train, grey: validation); c again removes it"
         )

@@ -68,6 +68,7 @@ class MetricChart(PlotextPlot):
         self._hidden = False
         """Hidden (its tab is not on show) since the last build."""
         self._overlay: tuple[str, list[EpochMetrics]] | None = None
+        self._overlay_legend = ""
         self._marker: int | None = None
 
     @property
@@ -128,9 +129,14 @@ class MetricChart(PlotextPlot):
     def overlay_label(self) -> str | None:
         return None if self._overlay is None else self._overlay[0]
 
-    def set_overlay(self, label: str | None, history: Sequence[EpochMetrics] = ()) -> None:
-        """Draw another run's curves (one point per epoch) under this run's, or none."""
+    def set_overlay(
+        self, label: str | None, history: Sequence[EpochMetrics] = (), legend: str = ""
+    ) -> None:
+        """Draw another run's curves (one point per epoch) under this run's, or none.
+
+        ``label`` names the run; ``legend``, short as the chart is narrow, goes in its key."""
         self._overlay = None if label is None else (label, list(history))
+        self._overlay_legend = legend or (label or "")
         self._dirty = True
 
     def set_marker(self, epoch: int | None) -> None:
@@ -193,7 +199,7 @@ class MetricChart(PlotextPlot):
         plt.xlim(0, right)
         plt.xticks(_epoch_ticks(right))
         if overlay is not None and overlay[1]:
-            label, history = overlay
+            label, history = self._overlay_legend, overlay[1]
             epochs = [float(m.epoch) for m in history]
             train, validation = zip(*(self._values(m) for m in history), strict=True)
             plt.plot(
