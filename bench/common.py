@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from core.files import write_json_file
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RESULTS_DIR = ROOT / "bench" / "results"
 QUICK_RESULTS_DIR = Path(tempfile.gettempdir()) / "fmnist-tui-bench-quick"
@@ -82,15 +84,7 @@ def write_result(settings: Settings, name: str, payload: dict[str, Any]) -> Path
     }
     settings.results_dir.mkdir(parents=True, exist_ok=True)
     path = result_path(settings.results_dir, name)
-    fd, tmp = tempfile.mkstemp(dir=settings.results_dir, prefix=f".{name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(record, handle, indent=2, default=_json_default)
-            handle.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_json_file(path, record, default=_json_default)
     return path
 
 

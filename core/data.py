@@ -22,7 +22,6 @@ from __future__ import annotations
 import gzip
 import importlib
 import os
-import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from core.config import TrainConfig
+from core.files import one_line, os_reason, write_bytes
 
 UInt8Array = npt.NDArray[np.uint8]
 IndexArray = npt.NDArray[np.intp]
@@ -127,11 +127,6 @@ class SourceDir:
 # --- IDX files -----------------------------------------------------------------------------
 
 
-def _reason(error: OSError) -> str:
-    """Why an operating-system call failed, without the path (the message names it)."""
-    return error.strerror or str(error)
-
-
 def _read_file_bytes(path: Path) -> bytes:
     """The file's content, decompressed when its name ends in ``.gz``."""
     try:
@@ -139,7 +134,7 @@ def _read_file_bytes(path: Path) -> bytes:
     except FileNotFoundError:
         raise DataError(f"missing file: {path}") from None
     except OSError as error:
-        raise DataError(f"{path}: cannot read: {_reason(error)}") from None
+        raise DataError(f"{path}: cannot read: {os_reason(error)}") from None
     if not path.name.endswith(".gz"):
         return data
     try:
@@ -271,14 +266,7 @@ def write_idx(path: str | os.PathLike[str], array: npt.ArrayLike) -> None:
     if path.name.endswith(".gz"):
         # mtime=0 keeps the output byte-for-byte reproducible.
         content = gzip.compress(content, compresslevel=6, mtime=0)
-    descriptor, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(content)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    write_bytes(path, content)
 
 
 # --- Finding the data ----------------------------------------------------------------------
@@ -329,7 +317,7 @@ def _find_file(folder: Path, stem: str) -> Path | None:
         try:
             found = candidate.is_file()
         except OSError as error:  # a folder without search permission, a name too long
-            raise DataError(f"{folder}: cannot read the folder: {_reason(error)}") from None
+            raise DataError(f"{folder}: cannot read the folder: {os_reason(error)}") from None
         if found:
             return candidate
     return None
@@ -369,7 +357,7 @@ def _load_explicit(folder: Path, label: str) -> RawData:
     try:
         is_folder = folder.is_dir()
     except OSError as error:  # a parent without search permission, a name too long
-        raise DataError(f"{label}: cannot read the folder: {_reason(error)}") from None
+        raise DataError(f"{label}: cannot read the folder: {os_reason(error)}") from None
     if not is_folder:
         raise DataError(f"{label}: no such folder")
     files, missing = _find_files(folder)
@@ -396,8 +384,7 @@ def keras_download(searched: list[SourceDir] | None = None) -> RawData:
         fashion_mnist = importlib.import_module("keras.datasets.fashion_mnist")
         (x_train, y_train), (x_test, y_test) = fashion_mnist.load_data()
     except Exception as error:  # noqa: BLE001  (Keras reports network failures as Exception)
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        reason = f"{type(error).__name__}: {reason}" if reason else type(error).__name__
+        reason = one_line(error)
         where = ", ".join(_display_path(d.path) for d in searched or [])
         looked = f"not found in {where} and " if where else ""
         raise DataError(

@@ -11,11 +11,8 @@ image and never spoils a PNG that was already there.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import math
-import os
-import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +22,7 @@ import numpy.typing as npt
 
 from core.evaluation import CLASS_NAMES, Evaluation
 from core.events import EpochMetrics
+from core.files import os_reason, write_bytes
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -434,30 +432,11 @@ def _make_dir(directory: Path) -> None:
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ExportError(f"cannot create folder {directory}: {_reason(exc)}") from exc
+        raise ExportError(f"cannot create folder {directory}: {os_reason(exc)}") from exc
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
     try:
-        with open(temporary, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            temporary.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise ExportError(f"cannot write {path}: {_reason(exc)}") from exc
-        raise
-
-
-def _reason(exc: OSError) -> str:
-    if exc.strerror:
-        reason = exc.strerror
-    elif exc.errno is not None:
-        reason = os.strerror(exc.errno)
-    else:
-        reason = str(exc) or type(exc).__name__
-    return " ".join(reason.split())
+        write_bytes(path, data)
+    except OSError as exc:
+        raise ExportError(f"cannot write {path}: {os_reason(exc)}") from exc

@@ -23,8 +23,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -36,6 +35,7 @@ from core.config import MAX_EPOCHS as MAX_EPOCHS_TOTAL
 from core.config import TrainConfig
 from core.evaluation import Evaluation
 from core.events import EpochMetrics
+from core.files import current_umask, fsync_dir, os_reason, write_json_file, write_with
 
 CONFIG_JSON = "config.json"
 HISTORY_JSON = "history.json"
@@ -53,61 +53,21 @@ class RunError(OSError):
     """A run folder cannot be written or read; ``str(error)`` is one line for the user."""
 
 
-def _describe(error: OSError) -> str:
-    return error.strerror or str(error)
-
-
-@contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it over ``path`` if the block succeeds.
-
-    The temporary name keeps ``path``'s suffix because some writers (Keras) insist on it.
-    A crash at any instant leaves either the old file or the new one, never half of one.
-    """
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent
-    )
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        with open(tmp, "rb") as written:
-            os.fsync(written.fileno())
-        os.replace(tmp, path)
-        fsync_dir(path.parent)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def fsync_dir(path: Path) -> None:
-    """Make a rename inside ``path`` durable (it survives a power cut, not only a kill)."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    except OSError as error:
-        # Some file systems cannot sync a directory; the rename itself has happened.
-        if error.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
-            raise
-    finally:
-        os.close(fd)
-
-
 def write_atomic(path: Path, write: Callable[[Path], None]) -> Path:
     """Write ``path`` atomically with ``write(tmp_path)``; OS errors become :class:`RunError`."""
     try:
-        with atomic_path(path) as tmp:
-            write(tmp)
+        write_with(path, write)
     except OSError as error:
-        raise RunError(f"cannot write {path}: {_describe(error)}") from error
+        raise RunError(f"cannot write {path}: {os_reason(error)}") from error
     return path
 
 
 def write_json(path: Path, data: Any) -> Path:
-    def write(tmp: Path) -> None:
-        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-
-    return write_atomic(path, write)
+    """Write ``data`` as JSON atomically; OS errors become :class:`RunError`."""
+    try:
+        return write_json_file(path, data)
+    except OSError as error:
+        raise RunError(f"cannot write {path}: {os_reason(error)}") from error
 
 
 def new_run_id(model: str, now: datetime | None = None) -> str:
@@ -130,7 +90,7 @@ def create_run_dir(root: Path, config: TrainConfig, now: datetime | None = None)
         else:
             raise FileExistsError(f"too many runs named {base}")
     except OSError as error:
-        raise RunError(f"cannot create a run folder in {root}: {_describe(error)}") from error
+        raise RunError(f"cannot create a run folder in {root}: {os_reason(error)}") from error
     save_config(run_dir, config)
     return run_dir
 
@@ -169,7 +129,7 @@ def discard_evaluation(run_dir: Path) -> None:
     try:
         (run_dir / METRICS_JSON).unlink(missing_ok=True)
     except OSError as error:
-        raise RunError(f"cannot remove {run_dir / METRICS_JSON}: {_describe(error)}") from error
+        raise RunError(f"cannot remove {run_dir / METRICS_JSON}: {os_reason(error)}") from error
 
 
 def save_evaluation(
@@ -266,6 +226,8 @@ def save_checkpoint(
     try:
         root.mkdir(exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=root))
+        # mkdtemp makes 0700; the folder gets what mkdir() would give it under the umask.
+        os.chmod(tmp, 0o777 & ~current_umask())
         write_model(tmp / MODEL_FILE)
         state = {
             "format": CHECKPOINT_FORMAT,
@@ -292,7 +254,7 @@ def save_checkpoint(
         tmp = None
         fsync_dir(root)
     except OSError as error:
-        raise RunError(f"cannot save the epoch {epoch} checkpoint: {_describe(error)}") from error
+        raise RunError(f"cannot save the epoch {epoch} checkpoint: {os_reason(error)}") from error
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -369,7 +331,7 @@ def read_checkpoint(path: Path) -> Checkpoint:
     except FileNotFoundError:
         raise RunError(f"{checkpoint.model_path}: missing") from None
     except OSError as error:
-        raise RunError(f"cannot read {checkpoint.model_path}: {_describe(error)}") from error
+        raise RunError(f"cannot read {checkpoint.model_path}: {os_reason(error)}") from error
     if actual_hash != expected_hash:
         raise RunError(f"{checkpoint.model_path}: damaged (its checksum does not match)")
     return checkpoint
@@ -412,14 +374,14 @@ class RunLock:
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as error:
-            raise RunError(f"cannot lock {self.run_dir}: {_describe(error)}") from error
+            raise RunError(f"cannot lock {self.run_dir}: {os_reason(error)}") from error
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as error:
             os.close(fd)
             if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
                 raise RunError(f"{self.run_dir} is being trained by another process") from None
-            raise RunError(f"cannot lock {self.run_dir}: {_describe(error)}") from error
+            raise RunError(f"cannot lock {self.run_dir}: {os_reason(error)}") from error
         with contextlib.suppress(OSError):  # the pid is for people reading the file
             os.ftruncate(fd, 0)
             os.write(fd, f"{os.getpid()}\n".encode())
@@ -519,7 +481,7 @@ def _read_json(path: Path) -> Any:
     except json.JSONDecodeError as error:
         raise RunError(f"{path}: not valid JSON ({error.msg}, line {error.lineno})") from None
     except OSError as error:
-        raise RunError(f"cannot read {path}: {_describe(error)}") from error
+        raise RunError(f"cannot read {path}: {os_reason(error)}") from error
 
 
 def _read_evaluation(path: Path) -> tuple[Evaluation, np.ndarray]:
@@ -635,7 +597,7 @@ def list_runs(root: Path) -> list[RunListing]:
             return []
         folders = sorted((p for p in root.iterdir() if p.is_dir()), reverse=True)
     except OSError as error:
-        raise RunError(f"cannot read the runs folder {root}: {_describe(error)}") from error
+        raise RunError(f"cannot read the runs folder {root}: {os_reason(error)}") from error
     listings: list[RunListing] = []
     for run_dir in folders:
         if run_dir.name.startswith("."):

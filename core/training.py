@@ -32,6 +32,7 @@ from core.events import (
     TrainingStarted,
     TrainingStopped,
 )
+from core.files import first_line, one_line
 from core.models import (
     INPUT_SHAPE,
     PLAIN_LOSS,
@@ -373,8 +374,7 @@ def train(
     except OSError as error:
         return _fail(state, on_event, "io", str(error))
     except Exception as error:  # noqa: BLE001 - any failure becomes an event, not a crash
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        return _fail(state, on_event, "error", f"{type(error).__name__}: {first_line}")
+        return _fail(state, on_event, "error", one_line(error))
     if state.early_stopping is not None and state.best_weights is not None:
         state.model.set_weights(state.best_weights)
     state.status = "finished"
@@ -412,9 +412,7 @@ def load_saved_model(path: Path) -> keras.Model:
     try:
         model = keras.models.load_model(path, safe_mode=True, compile=True)
     except Exception as error:  # noqa: BLE001 - Keras raises many kinds; all mean "cannot load"
-        text = str(error).strip().splitlines()
-        reason = text[0] if text else type(error).__name__
-        raise RunError(f"{path}: cannot load the model ({reason})") from None
+        raise RunError(f"{path}: cannot load the model ({first_line(error)})") from None
     if not isinstance(model, keras.Model):
         raise RunError(f"{path}: not a Keras model")
     input_shape = tuple(model.inputs[0].shape[1:]) if model.inputs else None

@@ -44,8 +44,9 @@ from core.events import (
     TrainingStarted,
     TrainingStopped,
 )
+from core.files import one_line
 from core.runs import parse_started
-from tui.engine import LOADING_TENSORFLOW, Continue, Engine, Resume, Summarize, Train, one_line
+from tui.engine import LOADING_TENSORFLOW, Continue, Engine, Resume, Summarize, Train
 from tui.messages import (
     DataFailed,
     DataReady,

@@ -33,6 +33,7 @@ from core.events import (
     TrainingStarted,
     TrainingStopped,
 )
+from core.files import one_line
 from tui.messages import (
     DataFailed,
     DataReady,
@@ -97,13 +98,6 @@ Command = Train | Continue | Resume | Summarize | Shutdown
 
 class _ShutdownDuringRun(Exception):
     """Raised from the event callback to skip the test-set evaluation when the app quits."""
-
-
-def one_line(error: BaseException) -> str:
-    """``Type: first line of the message``, fit for a notification."""
-    text = str(error).strip()
-    first = text.splitlines()[0] if text else ""
-    return f"{type(error).__name__}: {first}" if first else type(error).__name__
 
 
 class Engine:
