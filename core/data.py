@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from core.config import TrainConfig
+from core.evaluation import NUM_CLASSES
 from core.files import one_line, os_reason, write_bytes
 
 UInt8Array = npt.NDArray[np.uint8]
@@ -40,7 +41,6 @@ IMAGE_MAGIC = 0x00000803
 LABEL_MAGIC = 0x00000801
 """IDX magic of an unsigned-byte, 1-dimensional array: the label files."""
 IMAGE_SIDE = 28
-NUM_CLASSES = 10
 
 TRAIN_IMAGES = "train-images-idx3-ubyte"
 TRAIN_LABELS = "train-labels-idx1-ubyte"
@@ -553,6 +553,22 @@ def load_dataset(
         limit_train=limit_train,
         limit_test=limit_test,
         seed=seed,
+    )
+
+
+DatasetKey = tuple[object, ...]
+
+
+def dataset_key(config: TrainConfig) -> DatasetKey:
+    """What decides the arrays a run with ``config`` trains on: two configs with the same key
+    train on the same data (the seed matters only when it picks subsets)."""
+    limited = config.limit_train is not None or config.limit_test is not None
+    return (
+        config.data_dir,
+        config.val_split,
+        config.limit_train,
+        config.limit_test,
+        config.seed if limited else None,
     )
 
 

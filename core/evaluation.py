@@ -112,17 +112,31 @@ def evaluate_probabilities(probabilities: npt.ArrayLike, labels: npt.ArrayLike) 
     eps = 1e-7
     true_probs = np.clip(probs[np.arange(true.size), true], eps, 1.0)
     loss = float(-np.log(true_probs).mean())
-    confusion = confusion_matrix(true, predictions, num_classes)
+    return evaluation_from_predictions(true, predictions, confidences, loss, num_classes)
+
+
+def evaluation_from_predictions(
+    labels: npt.ArrayLike,
+    predictions: npt.ArrayLike,
+    confidences: npt.ArrayLike,
+    test_loss: float,
+    num_classes: int = NUM_CLASSES,
+) -> Evaluation:
+    """An :class:`Evaluation` from per-sample predictions (as saved in ``evaluation.npz``):
+    accuracy, the confusion matrix and per-class accuracy computed in one place."""
+    true = np.asarray(labels, dtype=np.int64)
+    predicted = np.asarray(predictions, dtype=np.int64)
+    confusion = confusion_matrix(true, predicted, num_classes)
     support = confusion.sum(axis=1)
     per_class = np.divide(
         np.diag(confusion), support, out=np.full(num_classes, np.nan), where=support > 0
     )
     return Evaluation(
-        test_loss=loss,
-        test_accuracy=float((predictions == true).mean()),
+        test_loss=float(test_loss),
+        test_accuracy=float((predicted == true).mean()),
         labels=true,
-        predictions=predictions.astype(np.int64),
-        confidences=confidences,
+        predictions=predicted,
+        confidences=np.asarray(confidences, dtype=np.float64),
         confusion=confusion,
         per_class_accuracy=per_class,
     )

@@ -8,9 +8,10 @@ never TensorFlow objects, so they can cross threads safely.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -22,17 +23,24 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class EpochMetrics:
-    """Metrics of one finished epoch (1-based ``epoch``)."""
+    """Metrics of one finished epoch (1-based ``epoch``).
+
+    Saved in ``history.json`` and checkpoints. Readers take rows with keys they do not know
+    (written by a newer version) and without the optional ones (written by an older one), so
+    adding a metric means one field here with a default, and :data:`REQUIRED_METRICS` stays.
+    """
 
     epoch: int
     loss: float
     accuracy: float
     val_loss: float
     val_accuracy: float
-    seconds: float
+    seconds: float = math.nan
+    learning_rate: float | None = None
+    """The optimizer's learning rate at the end of the epoch, where known."""
 
     def to_dict(self) -> dict[str, float | int]:
-        return {
+        row: dict[str, float | int] = {
             "epoch": self.epoch,
             "loss": self.loss,
             "accuracy": self.accuracy,
@@ -40,17 +48,31 @@ class EpochMetrics:
             "val_accuracy": self.val_accuracy,
             "seconds": self.seconds,
         }
+        if self.learning_rate is not None:
+            row["learning_rate"] = self.learning_rate
+        return row
 
     @classmethod
-    def from_dict(cls, data: dict[str, float | int]) -> EpochMetrics:
+    def from_dict(cls, data: Mapping[str, Any]) -> EpochMetrics:
+        """Read one saved row; ``KeyError``/``TypeError``/``ValueError`` when it is unusable."""
+        missing = [key for key in REQUIRED_METRICS if key not in data]
+        if missing:
+            raise KeyError(", ".join(missing))
+        seconds = data.get("seconds")
+        learning_rate = data.get("learning_rate")
         return cls(
             epoch=int(data["epoch"]),
             loss=float(data["loss"]),
             accuracy=float(data["accuracy"]),
             val_loss=float(data["val_loss"]),
             val_accuracy=float(data["val_accuracy"]),
-            seconds=float(data["seconds"]),
+            seconds=math.nan if seconds is None else float(seconds),
+            learning_rate=None if learning_rate is None else float(learning_rate),
         )
+
+
+REQUIRED_METRICS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy")
+"""The keys every saved epoch row has; every other metric is optional."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +141,7 @@ class TrainingStopped:
     seconds: float
 
 
-FailureKind = Literal["data", "out_of_memory", "nan_loss", "io", "error"]
+FailureKind = Literal["out_of_memory", "nan_loss", "io", "error"]
 
 
 @dataclass(frozen=True, slots=True)

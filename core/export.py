@@ -324,6 +324,30 @@ def export_all(
     return written
 
 
+def export_run(run_dir: Path, out_dir: Path | None = None) -> list[Path]:
+    """Write a saved run's PNGs (into the run folder unless ``out_dir`` is given).
+
+    The one definition of what an export holds, used by the app, ``fmnist-tui train`` and
+    ``fmnist-tui export``: the curves with the best epoch and any early stop marked, the
+    misclassified grid and the confusion matrix, all read back from the run folder (no
+    TensorFlow needed).
+
+    Raises:
+        RunError: the run folder cannot be read.
+        ExportError: the folder or a file could not be written.
+    """
+    from core.runs import load_run
+
+    run = load_run(run_dir)
+    return export_all(
+        out_dir or run_dir,
+        run.history,
+        run.evaluation,
+        run.test_images,
+        early_stopping=run.early_stopping,
+    )
+
+
 def _new_figure(width: float, height: float) -> Figure:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure

@@ -33,7 +33,7 @@ import numpy as np
 
 from core.config import MAX_EPOCHS as MAX_EPOCHS_TOTAL
 from core.config import TrainConfig
-from core.evaluation import Evaluation
+from core.evaluation import Evaluation, evaluation_from_predictions
 from core.events import EpochMetrics
 from core.files import current_umask, fsync_dir, os_reason, write_json_file, write_with
 
@@ -44,7 +44,12 @@ EVALUATION_NPZ = "evaluation.npz"
 MODEL_FILE = "model.keras"
 CHECKPOINTS_DIR = "checkpoints"
 CHECKPOINT_STATE = "state.json"
-CHECKPOINT_FORMAT = 1
+FILE_FORMAT = 2
+"""The version of ``history.json`` and a checkpoint's ``state.json`` written now. Version 1
+(no ``format`` key in ``history.json``) is what runs saved before it hold; both are read.
+Readers take rows with metrics they do not know, so adding one needs no new version; a
+version above this one was written by a newer fmnist-tui and is refused with that reason."""
+READABLE_FORMATS = (1, 2)
 LOCK_FILE = ".lock"
 _CHECKPOINT_NAME = re.compile(r"epoch-(\d{4,})")
 
@@ -110,6 +115,7 @@ def save_history(
     early_stopping: dict[str, int] | None = None,
 ) -> Path:
     data: dict[str, Any] = {
+        "format": FILE_FORMAT,
         "status": status,
         "planned_epochs": planned_epochs,
         "epochs": [m.to_dict() for m in history],
@@ -230,7 +236,7 @@ def save_checkpoint(
         os.chmod(tmp, 0o777 & ~current_umask())
         write_model(tmp / MODEL_FILE)
         state = {
-            "format": CHECKPOINT_FORMAT,
+            "format": FILE_FORMAT,
             "epoch": epoch,
             "planned_epochs": planned_epochs,
             "schedule_end": schedule_end,
@@ -301,8 +307,7 @@ def read_checkpoint(path: Path) -> Checkpoint:
     """Read and verify one checkpoint folder; :class:`RunError` says what is wrong."""
     data = _read_json(path / CHECKPOINT_STATE)
     try:
-        if data["format"] != CHECKPOINT_FORMAT:
-            raise ValueError(f"unknown format {data['format']!r}")
+        _check_format(data.get("format", 1))
         history = tuple(EpochMetrics.from_dict(row) for row in data["history"])
         early = data.get("early_stopping") or {}
         checkpoint = Checkpoint(
@@ -463,6 +468,19 @@ class SavedRun:
         return not stopped_early and checkpoint.epoch < checkpoint.planned_epochs
 
     @property
+    def resume_refusal(self) -> str | None:
+        """Why the run cannot be trained further from a checkpoint at all (``None``: it can,
+        to its planned epochs when :attr:`resumable`, else by a number of epochs more)."""
+        if self.status == "running":
+            return f"{self.path.name} is being trained by another process"
+        if self.checkpoint is None:
+            return self.checkpoint_problem or (
+                f"{self.path.name} has no checkpoint to resume from (it was saved before "
+                "checkpoints existed, or no epoch finished)"
+            )
+        return None
+
+    @property
     def unevaluated(self) -> bool:
         """Every epoch it will train is trained (all planned, or early stopping ended it), but
         the test set was never evaluated: killed, or out of disk, at the very end."""
@@ -471,6 +489,13 @@ class SavedRun:
             return False
         stopped_early = (self.early_stopping or checkpoint.early_stopping) is not None
         return stopped_early or checkpoint.epoch >= checkpoint.planned_epochs
+
+
+def _check_format(version: object) -> None:
+    if version not in READABLE_FORMATS:
+        if isinstance(version, int) and version > FILE_FORMAT:
+            raise ValueError(f"format {version} was written by a newer fmnist-tui: upgrade it")
+        raise ValueError(f"unknown format {version!r}")
 
 
 def _read_json(path: Path) -> Any:
@@ -485,34 +510,20 @@ def _read_json(path: Path) -> Any:
 
 
 def _read_evaluation(path: Path) -> tuple[Evaluation, np.ndarray]:
-    from core.evaluation import confusion_matrix
-
     try:
         with np.load(path) as npz:
-            labels = npz["labels"].astype(np.int64)
-            predictions = npz["predictions"].astype(np.int64)
-            confidences = npz["confidences"].astype(np.float64)
+            evaluation = evaluation_from_predictions(
+                npz["labels"],
+                npz["predictions"],
+                npz["confidences"],
+                float(npz["test_loss"]),
+            )
             wrong = npz["mistake_indices"]
             mistake_images = npz["mistake_images"]
-            test_loss = float(npz["test_loss"])
+            images = np.zeros((evaluation.labels.size, 28, 28), dtype=np.uint8)
+            images[wrong] = mistake_images
     except (OSError, KeyError, ValueError, IndexError) as error:
         raise RunError(f"{path}: unreadable ({error})") from None
-    confusion = confusion_matrix(labels, predictions)
-    support = confusion.sum(axis=1)
-    per_class = np.divide(
-        np.diag(confusion), support, out=np.full(len(support), np.nan), where=support > 0
-    )
-    evaluation = Evaluation(
-        test_loss=test_loss,
-        test_accuracy=float((labels == predictions).mean()),
-        labels=labels,
-        predictions=predictions,
-        confidences=confidences,
-        confusion=confusion,
-        per_class_accuracy=per_class,
-    )
-    images = np.zeros((labels.size, 28, 28), dtype=np.uint8)
-    images[wrong] = mistake_images
     return evaluation, images
 
 
@@ -527,6 +538,7 @@ def load_run(run_dir: Path) -> SavedRun:
         raise RunError(f"{run_dir / CONFIG_JSON}: invalid config ({error})") from None
     history_data = _read_json(run_dir / HISTORY_JSON)
     try:
+        _check_format(history_data.get("format", 1))
         history = tuple(EpochMetrics.from_dict(row) for row in history_data["epochs"])
         status = effective_status(run_dir, str(history_data.get("status", "unknown")))
         planned = int(history_data.get("planned_epochs", config.epochs))
@@ -584,6 +596,14 @@ class RunListing:
     """The newest intact checkpoint's epoch: any run with one can be trained further."""
     unevaluated: bool = False
     """Trained to the end but never evaluated: resuming only evaluates it."""
+    resume_refusal: str | None = None
+    """Why it cannot be trained further (damaged, being trained, no checkpoint); ``None``
+    when it can."""
+
+    @property
+    def epochs_text(self) -> str:
+        """``done/planned`` (or ``done`` when the plan is unknown), as every listing shows it."""
+        return f"{self.epochs}/{self.planned_epochs}" if self.planned_epochs else str(self.epochs)
 
 
 def list_runs(root: Path) -> list[RunListing]:
@@ -606,7 +626,19 @@ def list_runs(root: Path) -> list[RunListing]:
         try:
             run = load_run(run_dir)
         except RunError as error:
-            listings.append(RunListing(run_dir, started, "?", 0, "damaged", None, None, str(error)))
+            listings.append(
+                RunListing(
+                    run_dir,
+                    started,
+                    "?",
+                    0,
+                    "damaged",
+                    None,
+                    None,
+                    str(error),
+                    resume_refusal=f"{run_dir.name} is damaged: {error}",
+                )
+            )
             continue
         listings.append(
             RunListing(
@@ -621,6 +653,7 @@ def list_runs(root: Path) -> list[RunListing]:
                 resumable=run.resumable,
                 checkpoint_epoch=None if run.checkpoint is None else run.checkpoint.epoch,
                 unevaluated=run.unevaluated,
+                resume_refusal=run.resume_refusal,
             )
         )
     return listings
@@ -661,15 +694,12 @@ def plan_resume(run_dir: Path, extra_epochs: int | None = None) -> ResumePlan:
     one, when a save failed) are trained again. Raises :class:`RunError` with the reason.
     """
     run = load_run(run_dir)
-    if is_in_use(run_dir):
-        raise RunError(f"{run_dir} is being trained by another process")
+    refusal = run.resume_refusal
+    if refusal is None and is_in_use(run_dir):
+        refusal = f"{run_dir.name} is being trained by another process"
     checkpoint = run.checkpoint
-    if checkpoint is None:
-        raise RunError(
-            run.checkpoint_problem
-            or f"{run_dir} has no checkpoint to resume from (it was saved before checkpoints "
-            "existed, or no epoch finished)"
-        )
+    if refusal is not None or checkpoint is None:
+        raise RunError(refusal or f"{run_dir.name} has no checkpoint to resume from")
     planned = checkpoint.planned_epochs  # written before history.json: never older
     early_stopping = checkpoint.early_stopping or run.early_stopping
     if extra_epochs is not None:

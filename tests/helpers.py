@@ -13,7 +13,10 @@ from textual.pilot import Pilot
 from textual.widget import Widget
 
 from core import data
-from core.data import RawData, write_idx
+from core.config import TrainConfig
+from core.data import Dataset, RawData, write_idx
+from core.events import EpochEnded, TrainingEvent
+from core.session import ContinueRun, NewRun, ResumeRun, RunRequest, RunResult, RunSession
 
 
 def fmnist_tui() -> list[str]:
@@ -53,3 +56,56 @@ def write_data_dir(
     write_idx(folder / f"{data.TEST_IMAGES}{test}", raw.x_test)
     write_idx(folder / f"{data.TEST_LABELS}{test}", raw.y_test)
     return folder
+
+
+def session_for(dataset: Dataset, runs_root: Path) -> RunSession:
+    """A run session that trains on ``dataset`` whatever a run's data settings say."""
+    return RunSession(runs_root, load_data=lambda config: dataset)
+
+
+def run_request(
+    session: RunSession,
+    request: RunRequest,
+    *,
+    on_event: Callable[[TrainingEvent], object] | None = None,
+    stop_after: int | None = None,
+) -> tuple[RunResult, list[TrainingEvent]]:
+    """Plan and run ``request``; the events it emitted. ``stop_after``: ask to stop once
+    that epoch has ended (as pressing Stop would)."""
+    events: list[TrainingEvent] = []
+
+    def record(event: TrainingEvent) -> None:
+        events.append(event)
+        if on_event is not None:
+            on_event(event)
+        if isinstance(event, EpochEnded) and event.metrics.epoch == stop_after:
+            session.signals.request_stop()
+
+    result = session.run(session.plan(request), record)
+    return result, events
+
+
+def train_new(
+    dataset: Dataset,
+    runs_root: Path,
+    config: TrainConfig,
+    *,
+    on_event: Callable[[TrainingEvent], object] | None = None,
+    stop_after: int | None = None,
+) -> tuple[RunSession, RunResult, list[TrainingEvent]]:
+    """A new run of ``config`` on ``dataset``, saved under ``runs_root``."""
+    session = session_for(dataset, runs_root)
+    result, events = run_request(session, NewRun(config), on_event=on_event, stop_after=stop_after)
+    return session, result, events
+
+
+def train_more(session: RunSession, epochs: int) -> tuple[RunResult, list[TrainingEvent]]:
+    """Continue the model ``session`` holds for ``epochs`` more."""
+    return run_request(session, ContinueRun(epochs))
+
+
+def resume_saved(
+    dataset: Dataset, run_dir: Path, epochs: int | None = None
+) -> tuple[RunResult, list[TrainingEvent]]:
+    """Resume a saved run in a fresh session, as another process would."""
+    return run_request(session_for(dataset, run_dir.parent), ResumeRun(run_dir, epochs))

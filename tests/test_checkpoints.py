@@ -7,11 +7,11 @@ import errno
 import json
 import os
 import shutil
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import resume_saved, session_for, train_new
 
 from core.config import TrainConfig
 from core.data import Dataset
@@ -32,6 +32,7 @@ from core.runs import (
     read_checkpoint,
     save_checkpoint,
 )
+from core.session import ResumeRun
 
 
 def metrics(epoch: int, val_loss: float = 1.0) -> EpochMetrics:
@@ -161,29 +162,17 @@ def run_epochs(
     *,
     stop_after: int | None = None,
 ) -> tuple[Path, list[TrainingEvent]]:
-    from core.pipeline import run_training
-
-    stop = threading.Event()
-    events: list[TrainingEvent] = []
-
-    def on_event(event: TrainingEvent) -> None:
-        events.append(event)
-        if isinstance(event, EpochEnded) and event.metrics.epoch == stop_after:
-            stop.set()
-
-    _, run_dir = run_training(config, on_event, stop, dataset=dataset, runs_root=runs_root)
-    return run_dir, events
+    _, result, events = train_new(dataset, runs_root, config, stop_after=stop_after)
+    assert result.run_dir is not None
+    return result.run_dir, events
 
 
 def resume(
     run_dir: Path, dataset: Dataset, extra: int | None = None
 ) -> tuple[Path, list[TrainingEvent]]:
-    from core.pipeline import resume_training
-
-    events: list[TrainingEvent] = []
-    plan = plan_resume(run_dir, extra)
-    _, out = resume_training(plan, events.append, threading.Event(), dataset=dataset)
-    return out, events
+    result, events = resume_saved(dataset, run_dir, extra)
+    assert result.run_dir is not None
+    return result.run_dir, events
 
 
 def epochs_of(run_dir: Path) -> list[int]:
@@ -433,13 +422,12 @@ def test_training_on_never_restarts_a_cosine_schedule_half_way(
 def test_resume_checks_the_run_again_under_its_lock(
     synthetic_dataset: Dataset, tmp_path: Path
 ) -> None:
-    from core.pipeline import resume_training
-
     run_dir, _ = run_epochs(synthetic_dataset, tmp_path, TrainConfig(epochs=3), stop_after=1)
-    plan = plan_resume(run_dir)
+    session = session_for(synthetic_dataset, tmp_path)
+    plan = session.plan(ResumeRun(run_dir))
     resume(run_dir, synthetic_dataset)  # someone else resumed it meanwhile
     with pytest.raises(RunError, match="changed since it was opened"):
-        resume_training(plan, lambda event: None, threading.Event(), dataset=synthetic_dataset)
+        session.run(plan, lambda event: None)
 
 
 def test_early_stopping_state_survives_a_resume(synthetic_dataset: Dataset, tmp_path: Path) -> None:

@@ -19,7 +19,8 @@ from core import data
 from core.data import synthetic_raw
 from core.export import ACCURACY_LOSS_PNG, CONFUSION_PNG, MISCLASSIFIED_PNG
 from core.runs import HISTORY_JSON
-from tui.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, build_parser, main
+from tui.cli import build_parser, main
+from tui.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 
 ROOT = Path(__file__).resolve().parents[1]
 PNGS = (ACCURACY_LOSS_PNG, MISCLASSIFIED_PNG, CONFUSION_PNG)

@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 from textual.widgets import TabbedContent
 
 from core import data
+from core.config import TrainConfig
 from core.data import (
     DataError,
     load_raw,
@@ -39,8 +40,9 @@ from core.data import (
     write_idx,
 )
 from tui.app import FmnistApp
-from tui.cli import EXIT_USAGE, main
+from tui.cli import main
 from tui.engine import TrainingEngine, default_loader
+from tui.exit_codes import EXIT_USAGE
 from tui.screens.error import ErrorScreen
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -321,8 +323,9 @@ def test_the_app_shows_one_clear_line_for_broken_data(
     else:
         path, fragment = FAULTS[fault](folder)
     engine = TrainingEngine(
-        dataset_loader=default_loader(str(folder), limit_train=None, limit_test=None),
+        dataset_loader=default_loader,
         runs_root=tmp_path / "runs",
+        data_config=TrainConfig(data_dir=str(folder)),
     )
     app = FmnistApp(engine=engine, runs_dir=tmp_path / "runs", cursor_blink=False)
     shown: dict[str, str] = {}

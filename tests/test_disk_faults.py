@@ -19,13 +19,12 @@ import json
 import os
 import shutil
 import subprocess
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import fmnist_tui, wait_for, write_data_dir
+from helpers import fmnist_tui, run_request, session_for, train_new, wait_for, write_data_dir
 from PIL import Image
 from textual.widgets import Input
 from tui_fakes import fake_evaluation, fake_metrics, synthetic_loader
@@ -35,7 +34,7 @@ from core.data import (
     Dataset,
     synthetic_raw,
 )
-from core.events import EpochEnded, RunSaved, TrainingEvent, TrainingFailed
+from core.events import RunSaved, TrainingEvent, TrainingFailed
 from core.export import ACCURACY_LOSS_PNG, CONFUSION_PNG, MISCLASSIFIED_PNG, ExportError
 from core.runs import (
     CHECKPOINTS_DIR,
@@ -53,9 +52,10 @@ from core.runs import (
     save_evaluation,
     save_history,
 )
+from core.session import ContinueRun, NewRun, RunSession
 from tui.app import FmnistApp
-from tui.cli import EXIT_FAILED, EXIT_USAGE
 from tui.engine import TrainingEngine
+from tui.exit_codes import EXIT_FAILED, EXIT_USAGE
 from tui.screens.error import ErrorScreen
 from tui.screens.train_dialog import TrainDialog
 
@@ -183,22 +183,11 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def stopped_run(synthetic_dataset: Dataset, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real seed-model run stopped after epoch 1 of 2: one checkpoint, resumable."""
-    from core.pipeline import run_training
-
-    stop = threading.Event()
-
-    def on_event(event: TrainingEvent) -> None:
-        if isinstance(event, EpochEnded):
-            stop.set()
-
-    _, run_dir = run_training(
-        TrainConfig(epochs=2),
-        on_event,
-        stop,
-        dataset=synthetic_dataset,
-        runs_root=tmp_path_factory.mktemp("stopped"),
+    _, result, _ = train_new(
+        synthetic_dataset, tmp_path_factory.mktemp("stopped"), TrainConfig(epochs=2), stop_after=1
     )
-    assert load_run(run_dir).resumable
+    run_dir = result.run_dir
+    assert run_dir is not None and load_run(run_dir).resumable
     return run_dir
 
 
@@ -440,22 +429,14 @@ def train_events(
     runs_root: Path,
     epochs: int,
     *,
-    continue_from: tuple[Any, Path] | None = None,
-) -> tuple[Any, Path, list[TrainingEvent]]:
-    from core.pipeline import run_training
-
-    events: list[TrainingEvent] = []
-    state, run_dir = continue_from or (None, None)
-    state, run_dir = run_training(
-        TrainConfig(epochs=epochs),
-        events.append,
-        threading.Event(),
-        dataset=dataset,
-        runs_root=runs_root,
-        state=state,
-        run_dir=run_dir,
-    )
-    return state, run_dir, events
+    continue_from: RunSession | None = None,
+) -> tuple[RunSession, Path, list[TrainingEvent]]:
+    """A new run of ``epochs`` epochs, or the model ``continue_from`` holds trained more."""
+    session = continue_from or session_for(dataset, runs_root)
+    request = NewRun(TrainConfig(epochs=epochs)) if continue_from is None else ContinueRun(epochs)
+    result, events = run_request(session, request)
+    assert result.run_dir is not None
+    return session, result.run_dir, events
 
 
 @pytest.mark.parametrize("failing", END_OF_RUN_FILES)
@@ -467,11 +448,11 @@ def test_disk_full_at_the_end_of_a_continued_run_keeps_the_previous_files(
     written keeps its previous content, and so do those that were to be written after it,
     except metrics.json: training on discards it (it described the earlier model), so the run
     reads as trained but not evaluated, which resuming finishes."""
-    state, run_dir, _ = train_events(synthetic_dataset, tmp_path, 1)
+    session, run_dir, _ = train_events(synthetic_dataset, tmp_path, 1)
     before = snapshot(run_dir)
     with pytest.MonkeyPatch.context() as patch:
         failed = fail_fsync(patch, writing(failing))
-        _, _, events = train_events(synthetic_dataset, tmp_path, 1, continue_from=(state, run_dir))
+        _, _, events = train_events(synthetic_dataset, tmp_path, 1, continue_from=session)
 
     assert failed, "the simulated full disk was never reached"
     assert not any(isinstance(e, RunSaved) for e in events)

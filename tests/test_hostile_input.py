@@ -39,8 +39,9 @@ from core.config import (
     parse_val_split,
 )
 from tui.app import FmnistApp
-from tui.cli import EXIT_OK, EXIT_USAGE, build_parser, main
+from tui.cli import build_parser, main
 from tui.engine import Train
+from tui.exit_codes import EXIT_OK, EXIT_USAGE
 from tui.screens.train_dialog import ParsedBy, TrainDialog
 
 ROOT = Path(__file__).resolve().parent.parent

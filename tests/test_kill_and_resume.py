@@ -11,18 +11,16 @@ import os
 import shutil
 import signal
 import subprocess
-import threading
 import time
 from pathlib import Path
 
 import pytest
-from helpers import fmnist_tui, write_data_dir
+from helpers import fmnist_tui, train_new, write_data_dir
 from textual.widgets import Input
 from tui_fakes import ScriptedEngine, fake_evaluation, fake_metrics, synthetic_loader
 
 from core.config import TrainConfig
 from core.data import synthetic_raw
-from core.events import EpochEnded, TrainingEvent
 from core.runs import (
     CHECKPOINTS_DIR,
     HISTORY_JSON,
@@ -196,19 +194,10 @@ def test_sighup_to_the_app_then_resume(data_dir: Path, uninterrupted: Path, tmp_
 
 def stopped_run(runs: Path, epochs: int, stop_after: int) -> Path:
     """A real run (synthetic data) stopped after ``stop_after`` of ``epochs`` epochs."""
-    from core.pipeline import run_training
-
-    stop = threading.Event()
-
-    def on_event(event: TrainingEvent) -> None:
-        if isinstance(event, EpochEnded) and event.metrics.epoch == stop_after:
-            stop.set()
-
-    dataset = synthetic_loader()()
-    _, run_dir = run_training(
-        TrainConfig(epochs=epochs), on_event, stop, dataset=dataset, runs_root=runs
-    )
-    return run_dir
+    dataset = synthetic_loader()(TrainConfig())
+    _, result, _ = train_new(dataset, runs, TrainConfig(epochs=epochs), stop_after=stop_after)
+    assert result.run_dir is not None
+    return result.run_dir
 
 
 def test_resume_from_the_runs_tab(tmp_path: Path) -> None:

@@ -6,13 +6,13 @@ import dataclasses
 import errno
 import json
 import os
-import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from helpers import run_request, session_for
 
 from core import training
 from core.config import TrainConfig
@@ -27,7 +27,6 @@ from core.events import (
     TrainingFailed,
     TrainingStarted,
 )
-from core.pipeline import run_training
 from core.runs import (
     CHECKPOINT_STATE,
     CHECKPOINTS_DIR,
@@ -44,6 +43,7 @@ from core.runs import (
     save_history,
     write_json,
 )
+from core.session import ContinueRun, NewRun, RunRequest, RunSession
 from core.training import TrainState
 
 
@@ -57,26 +57,18 @@ def train_run(
     epochs: int,
     *,
     on_event: Any = None,
-    state: TrainState | None = None,
-    run_dir: Path | None = None,
+    session: RunSession | None = None,
 ) -> tuple[TrainState, Path, list[TrainingEvent]]:
-    events: list[TrainingEvent] = []
-
-    def record(event: TrainingEvent) -> None:
-        events.append(event)
-        if on_event is not None:
-            on_event(event)
-
-    state, run_dir = run_training(
-        TrainConfig(epochs=epochs),
-        record,
-        threading.Event(),
-        dataset=dataset,
-        runs_root=runs_root,
-        state=state,
-        run_dir=run_dir,
-    )
-    return state, run_dir, events
+    """A new run of ``epochs`` epochs, or, given the ``session`` that trained a run, that
+    run's model trained ``epochs`` more."""
+    if session is None:
+        session = session_for(dataset, runs_root)
+        request: RunRequest = NewRun(TrainConfig(epochs=epochs))
+    else:
+        request = ContinueRun(epochs)
+    result, events = run_request(session, request, on_event=on_event)
+    assert session.state is not None and result.run_dir is not None
+    return session.state, result.run_dir, events
 
 
 @pytest.fixture(scope="module")
@@ -219,11 +211,13 @@ def test_history_is_written_after_every_epoch(synthetic_dataset: Dataset, tmp_pa
 
 
 def test_continuing_appends_epochs(synthetic_dataset: Dataset, tmp_path: Path) -> None:
-    state, run_dir, _ = train_run(synthetic_dataset, tmp_path, 1)
+    session = session_for(synthetic_dataset, tmp_path)
+    first, _ = run_request(session, NewRun(TrainConfig(epochs=1)))
+    run_dir = first.run_dir
+    assert run_dir is not None
+    first_epoch = first.history[0]
 
-    state, same_dir, events = train_run(
-        synthetic_dataset, tmp_path, 2, state=state, run_dir=run_dir
-    )
+    state, same_dir, events = train_run(synthetic_dataset, tmp_path, 2, session=session)
 
     assert same_dir == run_dir
     assert [p.name for p in tmp_path.iterdir()] == [run_dir.name], "no second run folder"
@@ -233,7 +227,7 @@ def test_continuing_appends_epochs(synthetic_dataset: Dataset, tmp_path: Path) -
     run = load_run(run_dir)
     assert run.config.epochs == 3
     assert [m.epoch for m in run.history] == [1, 2, 3]
-    assert run.history[0] == state.history[0]
+    assert run.history[0] == state.history[0] == first_epoch
     assert (run.status, run.planned_epochs) == ("finished", 3)
     evaluated = next(e for e in events if isinstance(e, EvaluationFinished)).evaluation
     assert run.test_accuracy == evaluated.test_accuracy, "metrics.json is rewritten"
@@ -247,14 +241,9 @@ def test_unwritable_runs_root_fails_before_training(
     blocker.write_text("not a folder")
     events: list[TrainingEvent] = []
 
+    session = session_for(synthetic_dataset, blocker / "runs")
     with pytest.raises(RunError) as excinfo:
-        run_training(
-            TrainConfig(epochs=1),
-            events.append,
-            threading.Event(),
-            dataset=synthetic_dataset,
-            runs_root=blocker / "runs",
-        )
+        session.run(session.plan(NewRun(TrainConfig(epochs=1))), events.append)
 
     message = str(excinfo.value)
     assert "\n" not in message

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
+from helpers import train_new
 
 from core.config import TrainConfig
 from core.data import DEBIAN_DIR, load_dataset_for
-from core.events import EpochEnded, EvaluationFinished, RunSaved, TrainingEvent, TrainingStarted
-from core.pipeline import run_training
+from core.events import EpochEnded, EvaluationFinished, RunSaved, TrainingStarted
 
 # conftest skips real_data tests when the Debian files are absent.
 pytestmark = [pytest.mark.real_data, pytest.mark.slow]
@@ -26,13 +25,9 @@ def test_seed_model_learns_real_data(tmp_path: Path) -> None:
     )
     dataset = load_dataset_for(config)
     assert (dataset.train_samples, dataset.val_samples, dataset.test_samples) == (4000, 1000, 1000)
-    events: list[TrainingEvent] = []
+    _, result, events = train_new(dataset, tmp_path, config)
 
-    state, run_dir = run_training(
-        config, events.append, threading.Event(), dataset=dataset, runs_root=tmp_path
-    )
-
-    assert state.status == "finished"
+    assert result.outcome == "finished"
     started = next(e for e in events if isinstance(e, TrainingStarted))
     assert started.summary.trainable_params == 394_530
     [epoch] = [e.metrics for e in events if isinstance(e, EpochEnded)]
@@ -43,4 +38,4 @@ def test_seed_model_learns_real_data(tmp_path: Path) -> None:
     assert evaluation.test_accuracy > 0.7
     assert evaluation.labels.size == 1000
     assert isinstance(events[-1], RunSaved)
-    assert events[-1].run_dir == str(run_dir)
+    assert events[-1].run_dir == str(result.run_dir)

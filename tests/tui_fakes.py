@@ -213,10 +213,11 @@ class ScriptedEngine(Engine):
         post(EngineEvent(RunSaved(FAKE_RUN_ID, self.run_dir)))
 
 
-def synthetic_loader(train: int = 500, test: int = 100) -> Callable[[], Dataset]:
-    """A dataset loader for the real engine: the learnable synthetic shapes."""
+def synthetic_loader(train: int = 500, test: int = 100) -> Callable[[TrainConfig], Dataset]:
+    """A dataset loader for the real engine: the learnable synthetic shapes, whatever a run's
+    data settings say."""
 
-    def load() -> Dataset:
+    def load(config: TrainConfig) -> Dataset:
         return prepare(synthetic_raw(train=train, test=test, seed=0))
 
     return load

@@ -21,11 +21,7 @@ from core.config import (
     parse_patience,
     parse_val_split,
 )
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+from tui.exit_codes import EXIT_USAGE
 
 
 class _Parser(argparse.ArgumentParser):
@@ -215,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tui.headless import runs_command
 
         return runs_command(runs_dir(args.runs_dir))
-    from tui.app import run_app
+    from tui.startup import run_app
 
     return run_app(
         model=args.model or "seed",

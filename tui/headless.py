@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-import threading
 from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
 from core.config import TrainConfig
-from core.data import DataError, load_dataset_for
+from core.data import DataError
 from core.events import (
     BatchProgress,
     EpochEnded,
@@ -23,10 +22,12 @@ from core.events import (
     TrainingStarted,
     TrainingStopped,
 )
-from core.export import ExportError, export_all
+from core.export import ExportError, export_run
+from core.files import os_reason
 from core.logs import default_log_path, native_stderr_to, quiet_tensorflow_env
-from core.runs import ResumePlan, RunError, list_runs, load_run, plan_resume
-from tui.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from core.runs import RunError, list_runs
+from core.session import NewRun, ResumeRun, RunRequest, RunSession, Signals
+from tui.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 
 
 class _Printer:
@@ -105,7 +106,7 @@ def _log_path(command: str) -> Path | None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log_path.touch()
     except OSError as error:
-        reason = error.strerror or str(error)
+        reason = os_reason(error)
         print(
             f"fmnist-tui {command}: error: cannot write the log file {log_path}: {reason}",
             file=sys.stderr,
@@ -115,67 +116,56 @@ def _log_path(command: str) -> Path | None:
 
 
 def train_command(args: argparse.Namespace, runs_root: Path) -> int:
-    plan: ResumePlan | None = None
+    request: RunRequest
     if args.resume is not None:
-        try:
-            plan = plan_resume(args.resume, args.epochs)
-        except RunError as error:
-            print(f"fmnist-tui train: error: {error}", file=sys.stderr)
-            return EXIT_USAGE
-        config = plan.config
-        if args.data_dir is not None:  # the data may have moved; the run's settings have not
-            config = config.with_changes(data_dir=args.data_dir)
+        # The data may have moved (--data-dir); the run's other settings stay its own.
+        request = ResumeRun(args.resume, args.epochs, data_dir=args.data_dir)
     else:
-        config = TrainConfig(
-            epochs=args.epochs,
-            model=args.model or "seed",
-            batch_size=32 if args.batch_size is None else args.batch_size,
-            val_split=0.2 if args.val_split is None else args.val_split,
-            seed=args.seed or 0,
-            limit_train=args.limit_train,
-            limit_test=args.limit_test,
-            data_dir=args.data_dir,
-            patience=args.early_stop,
+        request = NewRun(
+            TrainConfig(
+                epochs=args.epochs,
+                model=args.model or "seed",
+                batch_size=32 if args.batch_size is None else args.batch_size,
+                val_split=0.2 if args.val_split is None else args.val_split,
+                seed=args.seed or 0,
+                limit_train=args.limit_train,
+                limit_test=args.limit_test,
+                data_dir=args.data_dir,
+                patience=args.early_stop,
+            )
         )
+    signals = Signals()
+    session = RunSession(runs_root, signals=signals)
+    try:
+        plan = session.plan(request)
+    except RunError as error:
+        print(f"fmnist-tui train: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     quiet_tensorflow_env()
     log_path = _log_path("train")
     if log_path is None:
         return EXIT_USAGE
-    stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
-        if stop.is_set():
+        if signals.stop.is_set():
+            signals.request_abort()
             raise KeyboardInterrupt
-        stop.set()
+        signals.request_stop()
 
     printer = _Printer(sys.stdout)
     with native_stderr_to(log_path) as terminal:
         try:
-            dataset = load_dataset_for(config)
+            # Loaded before anything is written: bad data leaves no run folder behind.
+            session.dataset_for(plan.config)
         except DataError as error:
             terminal.write(f"fmnist-tui train: error: {error}\n")
             return EXIT_USAGE
-        from core.pipeline import resume_training, run_training
-
         previous = signal.signal(signal.SIGINT, request_stop)
         try:
-            if plan is not None:
-                if plan.epochs:
-                    printer.line(
-                        f"resuming {plan.run_dir.name} after epoch {plan.checkpoint.epoch}, "
-                        f"to epoch {plan.final_epoch}"
-                    )
-                else:
-                    printer.line(
-                        f"finishing {plan.run_dir.name}: its {plan.checkpoint.epoch} epochs are "
-                        "trained but were never evaluated"
-                    )
-                state, run_dir = resume_training(plan, printer, stop, dataset=dataset)
-            else:
-                state, run_dir = run_training(
-                    config, printer, stop, dataset=dataset, runs_root=runs_root
-                )
-        except RunError as error:
+            if plan.resume is not None:
+                printer.line(plan.describe())
+            result = session.run(plan, printer)
+        except (RunError, DataError) as error:
             terminal.write(f"fmnist-tui train: error: {error}\n")
             return EXIT_USAGE
         except KeyboardInterrupt:
@@ -183,25 +173,19 @@ def train_command(args: argparse.Namespace, runs_root: Path) -> int:
             return EXIT_INTERRUPTED
         finally:
             signal.signal(signal.SIGINT, previous)
-        if printer.failure is not None:
-            terminal.write(f"fmnist-tui train: error: {printer.failure.message}\n")
+        if result.failure is not None:
+            terminal.write(f"fmnist-tui train: error: {result.failure.message}\n")
             terminal.write(f"fmnist-tui train: log: {log_path}\n")
             return EXIT_FAILED
-        if not args.no_export and printer.evaluation is not None:
+        if not args.no_export and result.saved and result.run_dir is not None:
             try:
-                files = export_all(
-                    run_dir,
-                    state.history,
-                    printer.evaluation.evaluation,
-                    printer.evaluation.test_images,
-                    early_stopping=state.early_stopping,
-                )
-            except ExportError as error:
+                files = export_run(result.run_dir)
+            except (ExportError, RunError) as error:
                 terminal.write(f"fmnist-tui train: error: {error}\n")
                 return EXIT_FAILED
             for path in files:
                 printer.line(f"wrote {path}")
-    return EXIT_INTERRUPTED if state.status == "stopped" else EXIT_OK
+    return EXIT_INTERRUPTED if result.outcome == "stopped" else EXIT_OK
 
 
 def summary_command(model: str) -> int:
@@ -219,14 +203,7 @@ def summary_command(model: str) -> int:
 
 def export_command(run_dir: Path, out: Path | None) -> int:
     try:
-        run = load_run(run_dir)
-        files = export_all(
-            out or run_dir,
-            run.history,
-            run.evaluation,
-            run.test_images,
-            early_stopping=run.early_stopping,
-        )
+        files = export_run(run_dir, out)
     except (RunError, ExportError) as error:
         print(f"fmnist-tui export: error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -249,9 +226,8 @@ def runs_command(root: Path) -> int:
     for run in runs:
         started = run.started.strftime("%Y-%m-%d %H:%M:%S") if run.started else "?"
         accuracy = f"{run.test_accuracy:.4f}" if run.test_accuracy is not None else "-"
-        epochs = f"{run.epochs}/{run.planned_epochs}" if run.planned_epochs else str(run.epochs)
         print(
-            f"{started:<19}  {run.model:<9}  {epochs:>7}  {run.status:<11}  "
+            f"{started:<19}  {run.model:<9}  {run.epochs_text:>7}  {run.status:<11}  "
             f"{accuracy:>8}  {run.path}"
         )
         if run.problem:

@@ -1,0 +1,70 @@
+"""What every tab of the app is: a pane that owns its widgets, keys and workers.
+
+A tab draws a run the app's :class:`~tui.state.AppState` holds and the :class:`Changes` that
+training events make; it never holds the run's state itself. Adding a tab is one module with a
+subclass of :class:`AppTab` and one line in ``tui.tabs.TABS``: the app builds its tab bar, its
+``1``-``9`` keys, the help screen and the command palette from that registry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from textual.widgets import TabPane
+
+if TYPE_CHECKING:
+    from tui.state import AppState, Changes, RunView
+
+HelpRow = tuple[str, str]
+"""A key (as shown) and what it does."""
+Command = tuple[str, str, str]
+"""A palette command: title (``group: action``), help text, and the app action it runs."""
+
+
+@dataclass(frozen=True, slots=True)
+class TabContext:
+    """What the app tells every tab when it builds it."""
+
+    runs_dir: Path
+    log_path: Path | None
+    loading: str
+    """What the status line says while the ML runtime loads."""
+
+
+class AppTab(TabPane):
+    """One tab of the app. Subclasses set the class variables and compose their widgets."""
+
+    tab_id: ClassVar[str]
+    """The pane's id, also the name ``show_tab`` takes."""
+    title: ClassVar[str]
+    """Shown on the tab bar after its number key."""
+    focus_selector: ClassVar[str]
+    """The widget that gets the focus when the tab is shown."""
+    help_title: ClassVar[str | None] = None
+    """The help screen's section for this tab's keys; ``None``: no section."""
+
+    def __init__(self, number: int, state: AppState, context: TabContext) -> None:
+        super().__init__(f"{number} {self.title}", id=self.tab_id)
+        self.number = number
+        self.state = state
+        """The app's state: read it, never change it (the app applies events to it)."""
+        self.context = context
+
+    def show_run(self, run: RunView | None, state: AppState) -> None:
+        """Point the tab's views at ``run`` (``None``: no run)."""
+
+    def apply(self, changes: Changes, state: AppState) -> None:
+        """Draw what a training event changed."""
+
+    def help_rows(self) -> list[HelpRow]:
+        """This tab's keys for the help screen."""
+        return []
+
+    def commands(self) -> list[Command]:
+        """This tab's entries in the command palette."""
+        return []
+
+    def focus_default(self) -> None:
+        self.query_one(self.focus_selector).focus()

@@ -1,0 +1,169 @@
+"""The Train tab: device and data, progress, live accuracy and loss charts, model, log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, ClassVar, Final
+
+from textual.app import ComposeResult
+from textual.containers import Container, Horizontal
+from textual.widgets import Static
+
+from core.events import EpochMetrics
+from core.runs import parse_started
+from tui.tabs.base import AppTab, HelpRow, TabContext
+from tui.widgets.charts import MetricChart
+from tui.widgets.log_pane import LogPane
+from tui.widgets.progress import ProgressLine
+from tui.widgets.summary import ModelSummaryView
+
+if TYPE_CHECKING:
+    from core.summary import ModelSummary
+    from tui.state import AppState, Changes, RunView
+
+REDRAW_INTERVAL_S: Final = 0.25
+"""Each chart redraws at most four times a second, however fast progress arrives."""
+
+
+class TrainTab(AppTab):
+    tab_id: ClassVar[str] = "train"
+    title: ClassVar[str] = "Train"
+    focus_selector: ClassVar[str] = "#log"
+
+    def __init__(self, number: int, state: AppState, context: TabContext) -> None:
+        super().__init__(number, state, context)
+        self._redraws = 0
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.context.loading, id="status", markup=False)
+        with Horizontal(id="progress-row"):
+            yield ProgressLine(id="progress")
+            yield Static("", id="test-accuracy", markup=False)
+        with Container(id="train-body"):
+            with Container(id="charts"):
+                yield MetricChart("accuracy", id="accuracy-chart")
+                yield MetricChart("loss", id="loss-chart")
+            yield ModelSummaryView(id="summary")
+            yield LogPane(self.context.log_path, id="log")
+
+    def on_mount(self) -> None:
+        self.summary.border_title = "Model"
+        self.log_pane.border_title = "Log"
+        self.test_accuracy.display = False
+        self.set_interval(REDRAW_INTERVAL_S / len(self.charts), self._redraw_charts)
+
+    # --- Widgets ----------------------------------------------------------------------------
+
+    @property
+    def charts(self) -> tuple[MetricChart, MetricChart]:
+        return self.query_one("#accuracy-chart", MetricChart), self.query_one(
+            "#loss-chart", MetricChart
+        )
+
+    @property
+    def summary(self) -> ModelSummaryView:
+        return self.query_one("#summary", ModelSummaryView)
+
+    @property
+    def log_pane(self) -> LogPane:
+        return self.query_one("#log", LogPane)
+
+    @property
+    def progress_line(self) -> ProgressLine:
+        return self.query_one("#progress", ProgressLine)
+
+    @property
+    def test_accuracy(self) -> Static:
+        return self.query_one("#test-accuracy", Static)
+
+    @property
+    def status(self) -> Static:
+        return self.query_one("#status", Static)
+
+    # --- Drawing ----------------------------------------------------------------------------
+
+    def note(self, text: str, style: str = "") -> None:
+        self.log_pane.add(text, style)
+
+    def show_status(self, text: str) -> None:
+        self.status.update(text)
+
+    def show_progress(self, state: AppState) -> None:
+        line = self.progress_line
+        line.progress = state.progress
+        if state.progress is None:
+            line.message = state.message
+
+    def show_summary(self, summary: ModelSummary, preset: str) -> None:
+        self.summary.set_summary(summary, preset)
+
+    def show_building(self, preset: str) -> None:
+        self.summary.show_message(f"Building {preset}…")
+
+    def show_run(self, run: RunView | None, state: AppState) -> None:
+        history: Sequence[EpochMetrics] = run.history if run is not None else ()
+        final_epoch = run.final_epoch if run is not None else 0
+        marker = run.marker if run is not None else None
+        for chart in self.charts:
+            chart.set_history(history, final_epoch)
+            chart.set_marker(marker)
+        self._show_accuracy(run)
+
+    def _show_accuracy(self, run: RunView | None) -> None:
+        accuracy = self.test_accuracy
+        if run is None or run.evaluation is None:
+            accuracy.display = False
+            return
+        accuracy.update(f"Test accuracy: {run.evaluation.test_accuracy:.4f}")
+        accuracy.display = True
+
+    def apply(self, changes: Changes, state: AppState) -> None:
+        for text, style in changes.notes:
+            self.note(text, style)
+        accuracy_chart, loss_chart = self.charts
+        if changes.final_epoch is not None:
+            for chart in self.charts:
+                chart.set_final_epoch(changes.final_epoch)
+        if changes.summary is not None and state.shown is not None:
+            self.show_summary(changes.summary, state.shown.model)
+        if changes.chart_point is not None:
+            point = changes.chart_point
+            accuracy_chart.add_batch(point.position, point.accuracy)
+            loss_chart.add_batch(point.position, point.loss)
+        if changes.epoch is not None:
+            for chart in self.charts:
+                chart.add_epoch(changes.epoch)
+        if changes.marker and state.shown is not None:
+            for chart in self.charts:
+                chart.set_marker(state.shown.marker)
+        if changes.evaluation:
+            self._show_accuracy(state.shown)
+        if changes.progress:
+            self.show_progress(state)
+
+    def _redraw_charts(self) -> None:
+        # One chart per tick, in turn: a frame that builds both plotext figures holds the
+        # event loop (keys, the other tabs) twice as long.
+        charts = self.charts
+        self._redraws += 1
+        with self.app.batch_update():
+            charts[self._redraws % len(charts)].flush()
+
+    # --- Overlays ---------------------------------------------------------------------------
+
+    @property
+    def overlay_label(self) -> str | None:
+        return self.charts[0].overlay_label
+
+    def remove_overlay(self) -> None:
+        for chart in self.charts:
+            chart.set_overlay(None)
+
+    def set_overlay(self, label: str, history: Sequence[EpochMetrics]) -> None:
+        started = parse_started(label)
+        legend = f"{started:%H:%M}" if started else label[:8]
+        for chart in self.charts:
+            chart.set_overlay(label, history, legend=legend)
+
+    def help_rows(self) -> list[HelpRow]:
+        return []
