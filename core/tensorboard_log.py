@@ -452,8 +452,10 @@ class TensorBoardRecorder:
             backfill_validation += validation
         self._epoch = resume.epochs
         start = _started(self.run_dir, now)
+        # A resumed run's config counts the epochs of this session; the run's whole plan
+        # is what describes it.
+        config = event.config.with_changes(epochs=event.final_epoch)
         extra = {
-            "planned epochs": event.final_epoch,
             "device": event.device,
             "data": event.data_source,
             "train samples": event.train_samples,
@@ -461,8 +463,8 @@ class TensorBoardRecorder:
             "batches per epoch": event.batches_per_epoch,
         }
         run_level = [
-            hparams_event(run_hparams(event.config, event.final_epoch), self.run_dir.name, start),
-            text_event(CONFIG_TAG, config_markdown(event.config, extra), 0, now),
+            hparams_event(run_hparams(config, event.final_epoch), self.run_dir.name, start),
+            text_event(CONFIG_TAG, config_markdown(config, extra), 0, now),
             text_event(SUMMARY_TAG, summary_markdown(event.summary.format_table()), 0, now),
         ]
         paths = {
@@ -513,10 +515,11 @@ def export_tensorboard(run_dir: Path) -> Path:
         train_events, validation_events = epoch_events(metrics, wall_time)
         train += train_events
         validation += validation_events
-    extra = {"planned epochs": run.planned_epochs, "status": run.status}
+    config = run.config.with_changes(epochs=run.planned_epochs)
+    extra = {"status": run.status}
     run_level = [
-        hparams_event(run_hparams(run.config, run.planned_epochs), run_dir.name, start),
-        text_event(CONFIG_TAG, config_markdown(run.config, extra), 0, start),
+        hparams_event(run_hparams(config, run.planned_epochs), run_dir.name, start),
+        text_event(CONFIG_TAG, config_markdown(config, extra), 0, start),
     ]
     last_epoch = len(run.history)
     end = max([start, *(e.wall_time for e in train)])

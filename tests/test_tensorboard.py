@@ -103,9 +103,10 @@ def evaluation() -> tuple[Evaluation, np.ndarray]:
 def started(
     initial_epoch: int = 0, final_epoch: int = 3, history: tuple[EpochMetrics, ...] = ()
 ) -> TrainingStarted:
+    """As the training sends it: a resumed run's config counts the epochs left to train."""
     return TrainingStarted(
         run_id="run",
-        config=TrainConfig(epochs=final_epoch, patience=None, limit_train=500),
+        config=TrainConfig(epochs=final_epoch - initial_epoch, limit_train=500),
         summary=SUMMARY,
         device="CPU",
         data_source="synthetic",
@@ -328,6 +329,7 @@ def test_a_resumed_run_shows_each_step_once(run_dir: Path) -> None:
     assert batch_loss[10] == round(1 / 3 + 0.02 + 1.0, 4)  # epoch 3, trained again
     assert run_level.steps(TEST_ACCURACY_TAG) == [5]
     assert run_level.steps(CONFIG_TAG) == [0]
+    assert "| epochs | 5 |" in run_level.text(CONFIG_TAG)  # the run's plan, not this session's
     assert len(run_level.accumulator.PluginTagToContent("hparams")) == 1
 
 
