@@ -30,6 +30,8 @@ LIGHT_MODULES = (
     "core.logs",
     "core.summary",
     "core.device",
+    "core.tensorboard_log",
+    "core.history_csv",
 )
 TRAINING_MODULES = ("core.models", "core.training", "core.pipeline")
 
