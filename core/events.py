@@ -170,6 +170,15 @@ class RunSaved:
     files: tuple[str, ...] = field(default_factory=tuple)
 
 
+@dataclass(frozen=True, slots=True)
+class RunWarning:
+    """Something went wrong that does not stop the run (say its TensorBoard files could not
+    be written); ``message`` is one line meant for the user."""
+
+    run_id: str
+    message: str
+
+
 TrainingEvent = (
     TrainingStarted
     | BatchProgress
@@ -179,5 +188,6 @@ TrainingEvent = (
     | TrainingFailed
     | EvaluationFinished
     | RunSaved
+    | RunWarning
 )
 EventHandler = Callable[[TrainingEvent], None]

@@ -35,11 +35,13 @@ from core.events import (
     EvaluationFinished,
     EventHandler,
     RunSaved,
+    RunWarning,
     TrainingEvent,
     TrainingFailed,
     TrainingFinished,
     TrainingStarted,
 )
+from core.history_csv import write_history_csv
 from core.runs import (
     MODEL_FILE,
     ResumePlan,
@@ -55,6 +57,7 @@ from core.runs import (
     save_history,
     write_atomic,
 )
+from core.tensorboard_log import TensorBoardError, TensorBoardRecorder
 
 if TYPE_CHECKING:
     from core.evaluation import Evaluation
@@ -354,7 +357,8 @@ class RunSession:
             state.model.set_weights(state.best_weights)
         state.status = "finished"
         done = state.epochs_done
-        record = _Recorder(resume.run_dir, state, done)
+        record = _Recorder(resume.run_dir, state, done, on_event)
+        on_event = record.event
         record.context.update(device=detect_device(), data_source=dataset.source)
         on_event(
             TrainingStarted(
@@ -376,7 +380,10 @@ class RunSession:
                 state.run_id, tuple(state.history), 0.0, early_stopping=state.early_stopping
             )
         )
-        return self._finish(state, resume.run_dir, dataset, record, on_event)
+        try:
+            return self._finish(state, resume.run_dir, dataset, record, on_event)
+        finally:
+            record.close()
 
     def _train(
         self,
@@ -396,22 +403,21 @@ class RunSession:
             state.config = replace(state.config, epochs=planned)
             save_config(run_dir, state.config)
             discard_evaluation(run_dir)
-        record = _Recorder(run_dir, state, planned)
-        record.history("running")
-
-        def on_training_event(event: TrainingEvent) -> None:
-            on_event(record.event(event))
-
-        state = train(
-            config,
-            on_training_event,
-            self.signals.stop,
-            dataset=dataset,
-            state=state,
-            run_id=state.run_id,
-        )
-        self._state, self._run_dir, self._run_dataset = state, run_dir, dataset
-        return self._finish(state, run_dir, dataset, record, on_event)
+        record = _Recorder(run_dir, state, planned, on_event)
+        try:
+            record.history("running")
+            state = train(
+                config,
+                record.event,
+                self.signals.stop,
+                dataset=dataset,
+                state=state,
+                run_id=state.run_id,
+            )
+            self._state, self._run_dir, self._run_dataset = state, run_dir, dataset
+            return self._finish(state, run_dir, dataset, record, record.event)
+        finally:
+            record.close()
 
     def _finish(
         self,
@@ -455,27 +461,35 @@ class RunSession:
             with contextlib.suppress(RunError):
                 record.history("failed")
             failure = TrainingFailed(state.run_id, str(error), "io")
-            on_event(failure)
+            record.failure = failure
+            record.on_event(failure)
             return replace(result, outcome="failed", failure=failure)
         on_event(RunSaved(state.run_id, str(run_dir), tuple(str(f) for f in files)))
         return replace(result, evaluation=evaluation, saved=True)
 
 
 class _Recorder:
-    """Writes a run's files as its events arrive: a checkpoint and ``history.json`` after
-    every epoch (the checkpoint first: ``history.json`` never runs ahead of what can be
-    resumed), and how the run ended."""
+    """Writes a run's files as its events arrive, then passes each event on.
 
-    def __init__(self, run_dir: Path, state: TrainState, planned: int) -> None:
+    After every epoch: the checkpoint first (``history.json`` never runs ahead of what can be
+    resumed), then ``history.json``, ``history.csv`` and the TensorBoard event files. The
+    TensorBoard files are a view: failing to write them is a warning, never a failed run.
+    """
+
+    def __init__(
+        self, run_dir: Path, state: TrainState, planned: int, on_event: EventHandler
+    ) -> None:
         self.run_dir = run_dir
         self.state = state
         self.planned = planned
+        self.on_event = on_event
         self.context: dict[str, str] = {}
         self.checkpointed = state.epochs_done
         self.failure: TrainingFailed | None = None
+        self.tensorboard: TensorBoardRecorder | None = TensorBoardRecorder(run_dir)
 
-    def event(self, event: TrainingEvent) -> TrainingEvent:
-        """Save what ``event`` completes; the event to pass on (a failure names what is kept)."""
+    def event(self, event: TrainingEvent) -> None:
+        """Save what ``event`` completes, then pass it on (a failure names what is kept)."""
         if isinstance(event, TrainingStarted):
             self.context.update(device=event.device, data_source=event.data_source)
         elif isinstance(event, EpochEnded):
@@ -489,7 +503,24 @@ class _Recorder:
                     "kept and the run can be resumed",
                 )
             self.failure = event
-        return event
+        self._tensorboard(event)
+        self.on_event(event)
+
+    def _tensorboard(self, event: TrainingEvent) -> None:
+        if self.tensorboard is None:
+            return
+        try:
+            self.tensorboard(event)
+        except TensorBoardError as error:
+            # The recorder has closed its files and ignores what follows.
+            self.tensorboard = None
+            self.on_event(RunWarning(self.state.run_id, f"{error}; training goes on"))
+
+    def close(self) -> None:
+        if self.tensorboard is not None:
+            with contextlib.suppress(TensorBoardError):
+                self.tensorboard.close()
+            self.tensorboard = None
 
     def checkpoint(self) -> None:
         state = self.state
@@ -522,6 +553,7 @@ class _Recorder:
             data_source=self.context.get("data_source"),
             early_stopping=self.state.early_stopping,
         )
+        write_history_csv(self.run_dir, self.state.history)
 
 
 def _check_schedule(state: TrainState, planned: int) -> None:

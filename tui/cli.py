@@ -150,10 +150,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", type=_checked(parse_model), default=argparse.SUPPRESS, metavar="NAME"
     )
 
-    export = commands.add_parser("export", help="re-create a saved run's PNG plots")
+    export = commands.add_parser(
+        "export",
+        help="re-create a saved run's PNG plots (and TensorBoard files)",
+        description="Re-create a saved run's PNG plots from its folder, without TensorFlow. "
+        "--tensorboard also writes its TensorBoard event files and history.csv (for runs "
+        "saved before they were written as training went).",
+    )
     export.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     export.add_argument(
         "--out", type=Path, metavar="DIR", help="where to write the PNGs (default: the run folder)"
+    )
+    export.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="also write RUN_DIR/tensorboard/ (epochs, test results, images) and history.csv",
     )
 
     runs = commands.add_parser("runs", help="list saved runs")
@@ -206,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "export":
         from tui.headless import export_command
 
-        return export_command(args.run_dir, args.out)
+        return export_command(args.run_dir, args.out, tensorboard=args.tensorboard)
     if args.command == "runs":
         from tui.headless import runs_command
 

@@ -16,6 +16,7 @@ from core.events import (
     EpochEnded,
     EvaluationFinished,
     RunSaved,
+    RunWarning,
     TrainingEvent,
     TrainingFailed,
     TrainingFinished,
@@ -97,6 +98,8 @@ class _Printer:
         elif isinstance(event, RunSaved):
             self.run_dir = event.run_dir
             self.line(f"run: {event.run_dir}")
+        elif isinstance(event, RunWarning):
+            self.line(f"warning: {event.message}")
 
 
 def _log_path(command: str) -> Path | None:
@@ -201,9 +204,16 @@ def summary_command(model: str) -> int:
     return EXIT_OK
 
 
-def export_command(run_dir: Path, out: Path | None) -> int:
+def export_command(run_dir: Path, out: Path | None, *, tensorboard: bool = False) -> int:
     try:
         files = export_run(run_dir, out)
+        if tensorboard:
+            from core.history_csv import write_history_csv
+            from core.runs import load_run
+            from core.tensorboard_log import export_tensorboard
+
+            files.append(export_tensorboard(run_dir))
+            files.append(write_history_csv(run_dir, load_run(run_dir).history))
     except (RunError, ExportError) as error:
         print(f"fmnist-tui export: error: {error}", file=sys.stderr)
         return EXIT_USAGE

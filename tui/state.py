@@ -21,6 +21,7 @@ from core.events import (
     EpochMetrics,
     EvaluationFinished,
     RunSaved,
+    RunWarning,
     TrainingEvent,
     TrainingFailed,
     TrainingFinished,
@@ -239,6 +240,10 @@ class AppState:
             return self._evaluated(event)
         if isinstance(event, RunSaved):
             return self._saved(event)
+        if isinstance(event, RunWarning):
+            changes = Changes()
+            changes.note(f"Warning: {event.message}", "yellow")
+            return changes
         return Changes()
 
     def _show(self, run: RunView) -> Changes:
