@@ -15,6 +15,7 @@ from textual.widgets import Button, Input, Label, Static
 from core.config import MAX_EPOCHS, ConfigError, parse_epochs
 from core.runs import RunListing
 from tui.screens.train_dialog import ParsedBy
+from tui.widgets.inputs import NumberInput
 
 DEFAULT_MORE_EPOCHS = 5
 """Offered for a run that has trained all its planned epochs."""
@@ -52,7 +53,7 @@ class ResumeDialog(ModalScreen[int | None]):
             yield Static(detail, id="resume-detail", markup=False)
             with Horizontal(classes="field"):
                 yield Label("More epochs", classes="field-label")
-                yield Input(
+                yield NumberInput(
                     str(self.suggested),
                     placeholder="1-1000",
                     id="resume-epochs",

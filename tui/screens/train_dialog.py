@@ -28,6 +28,7 @@ from core.config import (
     parse_epochs,
     parse_optional_patience,
 )
+from tui.widgets.inputs import NumberInput
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +140,7 @@ class TrainDialog(ModalScreen[TrainRequest | None]):
                     yield RadioButton("Start a new run", id="mode-new")
             with Horizontal(classes="field"):
                 yield Label("Epochs", classes="field-label")
-                yield Input(
+                yield NumberInput(
                     str(self._epochs),
                     placeholder="1-1000",
                     id="epochs",
@@ -158,7 +159,7 @@ class TrainDialog(ModalScreen[TrainRequest | None]):
                 )
             with Horizontal(classes="field"):
                 yield Label("Batch size", classes="field-label")
-                yield Input(
+                yield NumberInput(
                     str(self._batch_size),
                     placeholder="1-4096",
                     id="batch-size",
@@ -168,7 +169,7 @@ class TrainDialog(ModalScreen[TrainRequest | None]):
             yield Static("", id="batch-size-error", classes="field-error", markup=False)
             with Horizontal(classes="field"):
                 yield Label("Early stop", classes="field-label")
-                yield Input(
+                yield NumberInput(
                     "" if self._patience is None else str(self._patience),
                     placeholder="off, or N epochs without a lower val loss",
                     id="patience",

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from rich import box
 from rich.console import Group, RenderableType
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -15,30 +18,41 @@ from core.summary import ModelSummary
 COMPACT_BELOW = 52
 """Narrower than this, the Type column is left out: the layer names say most of it."""
 
+ALIGNED: Final = Style(italic=False)
+"""Looks like no style; it keeps a right-aligned number apart from the spaces padding it.
+
+An SVG screenshot draws each run of equally styled cells as one ``<text>`` placed at its
+first cell, and renderers (librsvg, browsers showing the README) drop leading spaces, which
+pulls a padded number to the left. Spaces styled apart are not drawn at all.
+"""
+
 
 def summary_renderable(
     summary: ModelSummary, preset: str, *, with_type: bool = True
 ) -> RenderableType:
-    """The trainable-parameter count first and in bold (what people compare), then the table."""
+    """The trainable-parameter count first and in bold (what people compare), then the table.
+
+    Spaces between differently styled words end the span before them rather than start the
+    one after, for SVG screenshots (see :data:`ALIGNED`): ``394,530trainable`` otherwise.
+    """
     headline = Text.assemble(
-        (preset, "bold"),
-        "  ",
-        (f"{summary.trainable_params:,}", "bold"),
-        " trainable params",
+        (f"{preset}  ", "bold"),
+        (f"{summary.trainable_params:,} ", "bold"),
+        "trainable params",
     )
     table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, show_edge=False)
     table.add_column("Layer", no_wrap=True, overflow="ellipsis")
     if with_type:
         table.add_column("Type", no_wrap=True, overflow="ellipsis")
     table.add_column("Output shape", no_wrap=True, overflow="ellipsis")
-    table.add_column("Params", justify="right", no_wrap=True, min_width=7)
+    table.add_column(Text.assemble(("Params", ALIGNED)), justify="right", no_wrap=True, min_width=7)
     for row in summary.rows:
         cells = [row.name, row.type] if with_type else [row.name]
-        table.add_row(*cells, row.output_shape, f"{row.params:,}")
+        table.add_row(*cells, row.output_shape, Text.assemble((f"{row.params:,}", ALIGNED)))
     totals = Text.assemble(
         f"Total {summary.total_params:,} · Trainable ",
-        (f"{summary.trainable_params:,}", "bold"),
-        f" · Non-trainable {summary.non_trainable_params:,}",
+        (f"{summary.trainable_params:,} ", "bold"),
+        f"· Non-trainable {summary.non_trainable_params:,}",
         style="dim",
     )
     return Group(headline, table, totals)
