@@ -20,7 +20,6 @@ from textual.widgets import Input
 from tui_fakes import ScriptedEngine, missing_runs_dir
 
 from core.runs import RunListing
-from tui import app as app_module
 from tui.app import FmnistApp
 from tui.engine import Train
 from tui.keys import PacedKeysApp
@@ -35,15 +34,8 @@ def burst(app: App[Any], *keys: str) -> None:
         app.post_message(events.Key(key, key if len(key) == 1 else None))
 
 
-class PacedFmnistApp(PacedKeysApp[int], FmnistApp):
-    """The app as it is meant to be wired: see ``tui.keys``."""
-
-    CSS_PATH = str(Path(app_module.__file__).with_name("app.tcss"))
-
-
 def paced_app(engine: ScriptedEngine) -> FmnistApp:
-    app_class = FmnistApp if issubclass(FmnistApp, PacedKeysApp) else PacedFmnistApp
-    return app_class(engine=engine, runs_dir=missing_runs_dir(), cursor_blink=False)
+    return FmnistApp(engine=engine, runs_dir=missing_runs_dir(), cursor_blink=False)
 
 
 async def settle(pilot: Pilot[Any]) -> None:
@@ -172,12 +164,8 @@ def test_keys_typed_while_the_dialog_opens_go_into_it() -> None:
     asyncio.run(scenario())
 
 
-@pytest.mark.xfail(
-    not issubclass(FmnistApp, PacedKeysApp),
-    reason="FmnistApp is to derive from tui.keys.PacedKeysApp (app-level hook, see tui/keys.py)",
-    strict=True,
-)
 def test_the_app_itself_paces_typed_ahead_keys() -> None:
+    assert issubclass(FmnistApp, PacedKeysApp)
     engine = ScriptedEngine()
 
     async def scenario() -> None:

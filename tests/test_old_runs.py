@@ -13,11 +13,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from helpers import run_request, session_for, write_data_dir
 
 from core.data import prepare, synthetic_raw
 from core.runs import HISTORY_JSON, load_run, plan_resume
 from core.session import ResumeRun
-from helpers import run_request, session_for, write_data_dir
 
 FIXTURE = Path(__file__).parent / "fixtures" / "runs-v1"
 

@@ -17,17 +17,19 @@ from pathlib import Path
 from typing import ClassVar, Final
 
 from textual import events, on, work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.geometry import Size
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Header, Static, TabbedContent
 from textual.worker import Worker, WorkerState
 
 from core.config import MODEL_PRESETS, TrainConfig
 from core.files import one_line, os_reason
 from tui.engine import LOADING_TENSORFLOW, Continue, Engine, Resume, Summarize, Train
+from tui.keys import PacedKeysApp
 from tui.messages import (
     DataFailed,
     DataReady,
@@ -49,7 +51,7 @@ from tui.screens.help import HelpScreen, HelpSection, key_rows
 from tui.screens.log_view import LogScreen
 from tui.screens.train_dialog import ContinueOption, TrainDialog, TrainRequest
 from tui.state import AppState, Changes, RunView
-from tui.tabs import TABS, AppTab, MistakesTab, RunsTab, TabContext, TrainTab
+from tui.tabs import TABS, AppTab, MistakesTab, RunsTab, TabContext, TrainTab, W
 from tui.widgets.confusion import ConfusionView
 from tui.widgets.runs_table import RunsTable
 
@@ -72,7 +74,7 @@ def _tab_bindings() -> list[BindingType]:
     ]
 
 
-class FmnistApp(App[int]):
+class FmnistApp(PacedKeysApp[int]):
     """Train, watch, stop, inspect mistakes, export."""
 
     TITLE = "fmnist-tui"
@@ -158,6 +160,7 @@ class FmnistApp(App[int]):
         self.continue_option: ContinueOption | None = None
         self._last_request: TrainRequest | None = None
         self._tabs: dict[str, AppTab] = {}
+        self._widgets: dict[str, Widget] = {}
 
     # --- State, as tests and tabs read it ---------------------------------------------------
 
@@ -198,6 +201,14 @@ class FmnistApp(App[int]):
         yield Static("", id="too-small", markup=False)
         yield Footer()
 
+    def _widget(self, selector: str, kind: type[W]) -> W:
+        """One of the app's own widgets, looked up once (see :meth:`AppTab.widget`)."""
+        found = self._widgets.get(selector)
+        if found is None:
+            found = self._widgets[selector] = self.query_one(selector, kind)
+        assert isinstance(found, kind)
+        return found
+
     @property
     def tabs(self) -> tuple[AppTab, ...]:
         return tuple(self._tabs.values())
@@ -215,6 +226,14 @@ class FmnistApp(App[int]):
         return tab
 
     def on_mount(self) -> None:
+        for tab in self.tabs:
+            tab.find_widgets()
+        for selector, kind in (
+            ("Footer", Footer),
+            ("#too-small", Static),
+            ("#tabs", TabbedContent),
+        ):
+            self._widget(selector, kind)
         self.train_tab.show_progress(self.state)
         self.sub_title = self.state.sub_title()
         self._describe_size()
@@ -238,13 +257,13 @@ class FmnistApp(App[int]):
         width, height = size or self.size
         # Below 120 columns the Mistakes tab's keys and the app's only fit without padding
         # and without the palette hint (the help screen names ctrl+p).
-        footer = self.query_one(Footer)
+        footer = self._widget("Footer", Footer)
         narrow = width < WIDE_WIDTH
         if footer.compact != narrow:
             footer.compact = narrow
             footer.show_command_palette = not narrow
             footer.refresh(recompose=True)
-        self.query_one("#too-small", Static).update(
+        self._widget("#too-small", Static).update(
             f"fmnist-tui needs a terminal of at least {MIN_WIDTH}x{MIN_HEIGHT}.\n"
             f"This one is {width}x{height}: make it larger (or zoom out).\n\n"
             "Training goes on meanwhile; q quits."
@@ -254,6 +273,8 @@ class FmnistApp(App[int]):
 
     def _draw(self, changes: Changes) -> None:
         """Hand what an event changed to every tab, and show errors, toasts and titles."""
+        if not self.screen_stack:
+            return  # the app is shutting down: the state is up to date, nothing to draw on
         state = self.state
         if changes.shown_run:
             for tab in self.tabs:
@@ -297,6 +318,10 @@ class FmnistApp(App[int]):
             self.notify(one_line(error), title=f"{worker.name} failed", severity="error")
 
     def _sync(self, changes: Changes) -> None:
+        """Draw ``changes`` and bring the reactive flags (keys dimmed in the footer) in line
+        with the state."""
+        if not self.screen_stack:
+            return  # shutting down: bindings cannot be refreshed without a screen
         self.training = self.state.training
         self.stopping = self.state.stopping
         self._draw(changes)
@@ -359,7 +384,7 @@ class FmnistApp(App[int]):
     def action_show_tab(self, tab: str) -> None:
         if tab not in self._tabs:
             return
-        self.query_one("#tabs", TabbedContent).active = tab
+        self._widget("#tabs", TabbedContent).active = tab
         self._tabs[tab].focus_default()
 
     @on(TabbedContent.TabActivated, "#tabs")
@@ -495,7 +520,7 @@ class FmnistApp(App[int]):
 
     def _save_screenshot(self) -> None:
         folder = os.environ.get("FMNIST_SCREENSHOT_DIR") or os.getcwd()
-        tab = self.query_one("#tabs", TabbedContent).active or "app"
+        tab = self._widget("#tabs", TabbedContent).active or "app"
         try:
             path = self.save_screenshot(f"screenshot-{tab}.svg", folder)
         except OSError as error:

@@ -7,7 +7,7 @@ palette from this list.
 
 from __future__ import annotations
 
-from tui.tabs.base import AppTab, TabContext
+from tui.tabs.base import AppTab, TabContext, W
 from tui.tabs.confusion import ConfusionTab
 from tui.tabs.mistakes import MistakesTab
 from tui.tabs.runs import RunsTab
@@ -15,4 +15,13 @@ from tui.tabs.train import TrainTab
 
 TABS: tuple[type[AppTab], ...] = (TrainTab, MistakesTab, ConfusionTab, RunsTab)
 
-__all__ = ["TABS", "AppTab", "ConfusionTab", "MistakesTab", "RunsTab", "TabContext", "TrainTab"]
+__all__ = [
+    "TABS",
+    "AppTab",
+    "ConfusionTab",
+    "MistakesTab",
+    "RunsTab",
+    "TabContext",
+    "TrainTab",
+    "W",
+]

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
+from textual.widget import Widget
 from textual.widgets import TabPane
 
 if TYPE_CHECKING:
     from tui.state import AppState, Changes, RunView
 
+W = TypeVar("W", bound=Widget)
 HelpRow = tuple[str, str]
 """A key (as shown) and what it does."""
 Command = tuple[str, str, str]
@@ -42,6 +44,8 @@ class AppTab(TabPane):
     """Shown on the tab bar after its number key."""
     focus_selector: ClassVar[str]
     """The widget that gets the focus when the tab is shown."""
+    widgets: ClassVar[tuple[tuple[str, type[Widget]], ...]] = ()
+    """The widgets the tab draws on, found once the app has mounted (see :meth:`widget`)."""
     help_title: ClassVar[str | None] = None
     """The help screen's section for this tab's keys; ``None``: no section."""
 
@@ -67,4 +71,22 @@ class AppTab(TabPane):
         return []
 
     def focus_default(self) -> None:
-        self.query_one(self.focus_selector).focus()
+        self.widget(self.focus_selector, Widget).focus()
+
+    def find_widgets(self) -> None:
+        """Look up :attr:`widgets` now, while the app is whole."""
+        for selector, kind in self.widgets:
+            self.widget(selector, kind)
+
+    def widget(self, selector: str, kind: type[W]) -> W:
+        """A widget of this tab, looked up once.
+
+        Handlers that run while the app shuts down (a late engine message, the redraw timer)
+        then update detached widgets instead of failing to find them.
+        """
+        cache: dict[str, Widget] = self.__dict__.setdefault("_widgets", {})
+        found = cache.get(selector)
+        if found is None:
+            found = cache[selector] = self.query_one(selector, kind)
+        assert isinstance(found, kind)
+        return found

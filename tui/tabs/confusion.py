@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
+from textual.widget import Widget
 
 from tui.screens.help import key_rows
 from tui.tabs.base import AppTab, HelpRow
@@ -18,6 +19,7 @@ class ConfusionTab(AppTab):
     tab_id: ClassVar[str] = "confusion"
     title: ClassVar[str] = "Confusion"
     focus_selector: ClassVar[str] = "#confusion-table"
+    widgets: ClassVar[tuple[tuple[str, type[Widget]], ...]] = (("#confusion-view", ConfusionView),)
     help_title: ClassVar[str | None] = "Confusion tab"
 
     def compose(self) -> ComposeResult:
@@ -25,7 +27,7 @@ class ConfusionTab(AppTab):
 
     @property
     def view(self) -> ConfusionView:
-        return self.query_one(ConfusionView)
+        return self.widget("#confusion-view", ConfusionView)
 
     def show_run(self, run: RunView | None, state: AppState) -> None:
         if run is None or run.evaluation is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
+from textual.widget import Widget
 
 from tui.screens.help import key_rows
 from tui.tabs.base import AppTab, HelpRow
@@ -18,6 +19,7 @@ class MistakesTab(AppTab):
     tab_id: ClassVar[str] = "mistakes"
     title: ClassVar[str] = "Mistakes"
     focus_selector: ClassVar[str] = "#mistakes-view"
+    widgets: ClassVar[tuple[tuple[str, type[Widget]], ...]] = (("#mistakes-pane", MistakesPane),)
     help_title: ClassVar[str | None] = "Mistakes tab"
 
     def compose(self) -> ComposeResult:
@@ -25,7 +27,7 @@ class MistakesTab(AppTab):
 
     @property
     def pane(self) -> MistakesPane:
-        return self.query_one(MistakesPane)
+        return self.widget("#mistakes-pane", MistakesPane)
 
     def show_run(self, run: RunView | None, state: AppState) -> None:
         if run is None or run.evaluation is None or run.test_images is None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Static
 
 from core.runs import RunListing
@@ -26,6 +27,10 @@ class RunsTab(AppTab):
     tab_id: ClassVar[str] = "runs"
     title: ClassVar[str] = "Runs"
     focus_selector: ClassVar[str] = "#runs-table"
+    widgets: ClassVar[tuple[tuple[str, type[Widget]], ...]] = (
+        ("#runs-table", RunsTable),
+        ("#runs-heading", Static),
+    )
     help_title: ClassVar[str | None] = "Runs tab"
 
     class ResumeRequested(Message):
@@ -46,7 +51,7 @@ class RunsTab(AppTab):
 
     @property
     def table(self) -> RunsTable:
-        return self.query_one(RunsTable)
+        return self.widget("#runs-table", RunsTable)
 
     # --- Listing ----------------------------------------------------------------------------
 
@@ -65,7 +70,7 @@ class RunsTab(AppTab):
         message.stop()
         self.table.set_runs(message.listings)
         count = len(message.listings)
-        self.query_one("#runs-heading", Static).update(
+        self.widget("#runs-heading", Static).update(
             f"{count} saved run{'s' if count != 1 else ''} in {self.runs_dir}"
             + (" · Enter opens one" if count else "")
         )

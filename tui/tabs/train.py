@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, ClassVar, Final
 
 from textual.app import ComposeResult
 from textual.containers import Container, Horizontal
+from textual.widget import Widget
 from textual.widgets import Static
 
 from core.events import EpochMetrics
@@ -29,6 +30,15 @@ class TrainTab(AppTab):
     tab_id: ClassVar[str] = "train"
     title: ClassVar[str] = "Train"
     focus_selector: ClassVar[str] = "#log"
+    widgets: ClassVar[tuple[tuple[str, type[Widget]], ...]] = (
+        ("#accuracy-chart", MetricChart),
+        ("#loss-chart", MetricChart),
+        ("#summary", ModelSummaryView),
+        ("#log", LogPane),
+        ("#progress", ProgressLine),
+        ("#test-accuracy", Static),
+        ("#status", Static),
+    )
 
     def __init__(self, number: int, state: AppState, context: TabContext) -> None:
         super().__init__(number, state, context)
@@ -56,29 +66,27 @@ class TrainTab(AppTab):
 
     @property
     def charts(self) -> tuple[MetricChart, MetricChart]:
-        return self.query_one("#accuracy-chart", MetricChart), self.query_one(
-            "#loss-chart", MetricChart
-        )
+        return self.widget("#accuracy-chart", MetricChart), self.widget("#loss-chart", MetricChart)
 
     @property
     def summary(self) -> ModelSummaryView:
-        return self.query_one("#summary", ModelSummaryView)
+        return self.widget("#summary", ModelSummaryView)
 
     @property
     def log_pane(self) -> LogPane:
-        return self.query_one("#log", LogPane)
+        return self.widget("#log", LogPane)
 
     @property
     def progress_line(self) -> ProgressLine:
-        return self.query_one("#progress", ProgressLine)
+        return self.widget("#progress", ProgressLine)
 
     @property
     def test_accuracy(self) -> Static:
-        return self.query_one("#test-accuracy", Static)
+        return self.widget("#test-accuracy", Static)
 
     @property
     def status(self) -> Static:
-        return self.query_one("#status", Static)
+        return self.widget("#status", Static)
 
     # --- Drawing ----------------------------------------------------------------------------
 
