@@ -8,9 +8,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import keras
 import numpy as np
 import pytest
-import keras
 import tensorflow as tf
 
 from core import models, training
