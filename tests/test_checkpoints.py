@@ -197,6 +197,7 @@ def uninterrupted(
     return run_epochs(synthetic_dataset, tmp_path_factory.mktemp("runs"), TrainConfig(epochs=4))
 
 
+@pytest.mark.slow
 def test_resumed_run_matches_the_uninterrupted_one(
     synthetic_dataset: Dataset,
     uninterrupted: tuple[Path, list[TrainingEvent]],
@@ -418,6 +419,7 @@ def test_a_run_killed_while_evaluating_is_finished_without_training(
     assert epochs_of(run_dir) == [1, 2, 3, 4]
 
 
+@pytest.mark.slow
 def test_training_on_never_restarts_a_cosine_schedule_half_way(
     synthetic_dataset: Dataset, tmp_path: Path
 ) -> None:

@@ -211,6 +211,7 @@ def stopped_run(runs: Path, epochs: int, stop_after: int) -> Path:
     return run_dir
 
 
+@pytest.mark.slow
 def test_resume_from_the_runs_tab(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
     run_dir = stopped_run(runs, epochs=3, stop_after=1)

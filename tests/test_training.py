@@ -224,6 +224,7 @@ def test_continue_training(synthetic_dataset: Dataset) -> None:
     assert int(state.model.optimizer.iterations.numpy()) == 2 * BATCHES
 
 
+@pytest.mark.slow
 def test_same_seed_same_result(synthetic_dataset: Dataset) -> None:
     first, _ = run(synthetic_dataset, 1, seed=7)
     second, _ = run(synthetic_dataset, 1, seed=7)
@@ -325,6 +326,7 @@ def test_training_pipeline_shuffles_each_epoch_by_seed_and_epoch_alone() -> None
     assert orders(0, 1, seed=2) != epochs[:1]
 
 
+@pytest.mark.slow
 def test_label_smoothed_preset_reports_the_plain_cross_entropy(synthetic_dataset: Dataset) -> None:
     # The improved preset trains on a smoothed loss; the losses it reports must be the same
     # plain cross-entropy that the test-set evaluation computes, or the numbers disagree.
