@@ -9,6 +9,7 @@ import os
 import shutil
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,7 +20,9 @@ from core.events import EpochEnded, EpochMetrics, TrainingEvent, TrainingFailed
 from core.runs import (
     CHECKPOINT_STATE,
     CHECKPOINTS_DIR,
+    CONFIG_JSON,
     HISTORY_JSON,
+    METRICS_JSON,
     MODEL_FILE,
     RunError,
     RunLock,
@@ -31,6 +34,7 @@ from core.runs import (
     plan_resume,
     read_checkpoint,
     save_checkpoint,
+    save_history,
 )
 
 
@@ -128,6 +132,74 @@ def test_damaged_newest_checkpoint_falls_back(tmp_path: Path) -> None:
     (tmp_path / CHECKPOINTS_DIR / "epoch-0001" / CHECKPOINT_STATE).write_text("{not json")
     with pytest.raises(RunError, match="checksum does not match"):
         latest_checkpoint(tmp_path)
+
+
+def saved_run(root: Path, name: str, epochs: int = 2) -> Path:
+    """A finished run folder with checkpoints, as training leaves it (fake model bytes)."""
+    run_dir = root / name
+    run_dir.mkdir(parents=True)
+    (run_dir / CONFIG_JSON).write_text(json.dumps(TrainConfig(epochs=10).to_dict()))
+    history = [metrics(e) for e in range(1, epochs + 1)]
+    save_history(run_dir, history, status="finished", planned_epochs=10)
+    for epoch in range(1, epochs + 1):
+        save(run_dir, epoch)
+    (run_dir / METRICS_JSON).write_text(json.dumps({"test_accuracy": 0.9, "test_loss": 0.3}))
+    (run_dir / MODEL_FILE).write_bytes(b"model")
+    return run_dir
+
+
+def bad_checksum(run_dir: Path) -> str:
+    for folder in (run_dir / CHECKPOINTS_DIR).iterdir():
+        (folder / MODEL_FILE).write_bytes(b"bit rot")
+    return "checksum does not match"
+
+
+def bad_json(run_dir: Path) -> str:
+    (run_dir / HISTORY_JSON).write_text('{"status": "finished", "epochs": [')
+    return f"{HISTORY_JSON}: not valid JSON"
+
+
+def missing_model(run_dir: Path) -> str:
+    (run_dir / MODEL_FILE).unlink()
+    return f"{run_dir / MODEL_FILE}: missing"
+
+
+def missing_checkpoint_model(run_dir: Path) -> str:
+    for folder in (run_dir / CHECKPOINTS_DIR).iterdir():
+        (folder / MODEL_FILE).unlink()
+    return f"{MODEL_FILE}: missing"
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [bad_json, missing_model, missing_checkpoint_model, bad_checksum],
+    ids=lambda f: f.__name__,
+)
+def test_a_damaged_run_is_listed_damaged_with_the_reason(tmp_path: Path, damage: Any) -> None:
+    """The README's reasons for "damaged": bad JSON, a missing model, a bad checksum."""
+    good_before = saved_run(tmp_path, "20260101-000000-seed")
+    damaged = saved_run(tmp_path, "20260102-000000-seed")
+    good_after = saved_run(tmp_path, "20260103-000000-seed")
+    reason = damage(damaged)
+
+    listings = list_runs(tmp_path)
+
+    assert [r.path for r in listings] == [good_after, damaged, good_before]
+    bad = listings[1]
+    assert bad.status == "damaged"
+    assert bad.problem is not None and reason in bad.problem and "\n" not in bad.problem
+    assert bad.checkpoint_epoch is None and not bad.resumable
+    for good in (listings[0], listings[2]):
+        assert (good.status, good.problem, good.checkpoint_epoch) == ("finished", None, 2)
+    with pytest.raises(RunError, match=reason.split(":")[-1].strip()):
+        plan_resume(damaged, 1)
+
+
+def test_a_bad_checksum_on_the_newest_checkpoint_only_falls_back(tmp_path: Path) -> None:
+    run_dir = saved_run(tmp_path, "20260101-000000-seed")
+    (run_dir / CHECKPOINTS_DIR / "epoch-0002" / MODEL_FILE).write_bytes(b"bit rot")
+    [listing] = list_runs(tmp_path)
+    assert (listing.status, listing.problem, listing.checkpoint_epoch) == ("finished", None, 1)
 
 
 def test_state_that_disagrees_with_its_folder_is_rejected(tmp_path: Path) -> None:
