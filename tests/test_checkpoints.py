@@ -364,26 +364,45 @@ def test_checkpoint_write_error_stops_training_and_keeps_the_last_one(
     assert run.resumable
 
 
+@pytest.mark.parametrize(
+    "when",
+    [
+        "first_step",  # every loss of epoch 2 is NaN
+        pytest.param(
+            "last_step",  # the last update of epoch 2 breaks the weights: only validation sees it
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="core.training checks only the training loss at an epoch's end, so the "
+                "epoch 2 checkpoint is written with NaN weights (val_loss is NaN)",
+            ),
+        ),
+    ],
+)
 def test_nan_loss_keeps_the_last_good_checkpoint(
-    synthetic_dataset: Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    synthetic_dataset: Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, when: str
 ) -> None:
+    """The weights really turn NaN in epoch 2; the run fails and the checkpoint kept, the
+    newest there is, still holds epoch 1's finite weights."""
     import keras
 
     from core import training
 
     original = training._EventCallback.on_train_batch_end
 
-    def poisoned(self: training._EventCallback, batch: int, logs: dict[str, float] | None = None):  # type: ignore[no-untyped-def]
-        if self._epoch == 2:
-            logs = {**(logs or {}), "loss": float("nan")}
-            self._last_report = 0.0  # report (and so check) this batch
+    def poison(self: training._EventCallback, batch: int, logs: dict[str, float] | None = None):  # type: ignore[no-untyped-def]
         original(self, batch, logs)
+        if self._epoch == 2 and batch == (0 if when == "first_step" else self.batches - 1):
+            for weight in self.model.trainable_weights:
+                weight.assign(np.full(weight.shape, np.nan, dtype="float32"))
 
-    monkeypatch.setattr(training._EventCallback, "on_train_batch_end", poisoned)
+    monkeypatch.setattr(training._EventCallback, "on_train_batch_end", poison)
+    monkeypatch.setattr(training, "PROGRESS_INTERVAL_S", 0.0)  # check every batch's loss
     run_dir, events = run_epochs(synthetic_dataset, tmp_path, TrainConfig(epochs=3))
     failure = next(e for e in events if isinstance(e, TrainingFailed))
     assert failure.kind == "nan_loss"
     assert "the epoch 1 checkpoint is kept" in failure.message
+    assert [e.metrics.epoch for e in events if isinstance(e, EpochEnded)] == [1]
+    assert committed(run_dir) == ["epoch-0001"], "no checkpoint of the NaN weights"
     run = load_run(run_dir)
     assert run.status == "failed" and run.checkpoint is not None and run.checkpoint.epoch == 1
     weights = keras.models.load_model(run.checkpoint.model_path).get_weights()
