@@ -610,9 +610,8 @@ def list_runs(root: Path) -> list[RunListing]:
             continue
         # Every checkpoint fails its check (a bad checksum, bad JSON, a missing model): the run
         # can still be opened, but not resumed or trained further, so it is listed as damaged.
-        damaged = (
-            run.checkpoint is None and run.checkpoint_problem is not None and run.status != "running"
-        )
+        damaged = run.checkpoint is None and run.checkpoint_problem is not None
+        damaged = damaged and run.status != "running"
         listings.append(
             RunListing(
                 path=run_dir,
