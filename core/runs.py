@@ -640,15 +640,20 @@ def list_runs(root: Path) -> list[RunListing]:
                 )
             )
             continue
+        # Every checkpoint fails its check (a bad checksum, bad JSON, a missing model): the run
+        # can still be opened, but not resumed or trained further, so it is listed as damaged.
+        damaged = run.checkpoint is None and run.checkpoint_problem is not None
+        damaged = damaged and run.status != "running"
         listings.append(
             RunListing(
                 path=run_dir,
                 started=started,
                 model=run.config.model,
                 epochs=len(run.history),
-                status=run.status,
+                status="damaged" if damaged else run.status,
                 test_accuracy=run.test_accuracy,
                 best_val_accuracy=max((m.val_accuracy for m in run.history), default=None),
+                problem=run.checkpoint_problem if damaged else None,
                 planned_epochs=run.planned_epochs,
                 resumable=run.resumable,
                 checkpoint_epoch=None if run.checkpoint is None else run.checkpoint.epoch,

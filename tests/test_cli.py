@@ -83,6 +83,7 @@ def trained(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Trained
 # --- Parsing, without TensorFlow -----------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_help_and_argument_errors_never_import_tensorflow() -> None:
     script = textwrap.dedent(
         """
@@ -105,6 +106,7 @@ def test_help_and_argument_errors_never_import_tensorflow() -> None:
     assert result.stdout.strip().splitlines()[-1] == "[0, 0, 2, 2] []"
 
 
+@pytest.mark.slow
 def test_help_subprocess() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "tui.cli", "--help"],
@@ -119,6 +121,7 @@ def test_help_subprocess() -> None:
         assert command in result.stdout
 
 
+@pytest.mark.slow
 def test_bad_epochs_subprocess_is_one_line_without_traceback() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "tui.cli", "train", "--epochs", "abc"],
@@ -360,6 +363,7 @@ def test_summary_model_before_the_command(capsys: pytest.CaptureFixture[str]) ->
 # --- A real run in a subprocess, then export and runs --------------------------------------
 
 
+@pytest.mark.slow
 def test_train_subprocess(trained: TrainedRun, data_dir: Path) -> None:
     result = trained.result
     assert result.returncode == EXIT_OK, result.stderr
@@ -391,6 +395,7 @@ def test_train_subprocess(trained: TrainedRun, data_dir: Path) -> None:
     assert not (trained.runs_root.parent / "not-here").exists(), "--runs-dir beats the env"
 
 
+@pytest.mark.slow
 def test_export_to_another_folder(trained: TrainedRun, tmp_path: Path) -> None:
     out_dir = tmp_path / "pngs"
     code = main(["export", str(trained.run_dir), "--out", str(out_dir)])
@@ -400,6 +405,7 @@ def test_export_to_another_folder(trained: TrainedRun, tmp_path: Path) -> None:
         assert (out_dir / name).read_bytes().startswith(PNG_MAGIC)
 
 
+@pytest.mark.slow
 def test_export_recreates_pngs_in_the_run_folder(
     trained: TrainedRun, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -423,6 +429,7 @@ def test_export_missing_run(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
     assert only_line(err) == f"fmnist-tui export: error: {missing}: not a run folder"
 
 
+@pytest.mark.slow
 def test_runs_lists_the_run(
     trained: TrainedRun, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -245,6 +245,7 @@ def _unprivileged_prefix(locked: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("what", ["folder", "file"])
+@pytest.mark.slow
 def test_unreadable_data_exits_2_in_one_line(tmp_path: Path, what: str) -> None:
     """A real permission error, in a fresh ``fmnist-tui train``."""
     folder = write_data_dir(tmp_path / "data", VALID)

@@ -276,6 +276,7 @@ def make_writable(path: Path) -> None:
 # --- A disk that really fills up -------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_disk_full_at_a_checkpoint_then_resume_after_making_room(
     tmpfs: Tmpfs, stopped_run: Path, data_dir: Path, tmp_path: Path
 ) -> None:
@@ -320,6 +321,7 @@ def test_disk_full_at_a_checkpoint_then_resume_after_making_room(
     assert hidden_leftovers(run_dir) == []
 
 
+@pytest.mark.slow
 def test_disk_full_during_export_keeps_the_old_png(tmpfs: Tmpfs, tmp_path: Path) -> None:
     """``fmnist-tui export`` on a disk with room for two of the three new PNGs: one line,
     the third PNG keeps its old bytes and no partial file is left."""
@@ -351,6 +353,7 @@ def test_disk_full_during_export_keeps_the_old_png(tmpfs: Tmpfs, tmp_path: Path)
 # --- Read-only folders ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_read_only_runs_folder(data_dir: Path, tmp_path: Path) -> None:
     runs = tmp_path / "runs"
     runs.mkdir()
@@ -373,6 +376,7 @@ def test_read_only_runs_folder(data_dir: Path, tmp_path: Path) -> None:
     assert list(runs.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_export_into_a_read_only_run_folder(tmp_path: Path) -> None:
     run_dir = fake_run(tmp_path / "20260101-000000-seed")
     make_read_only(run_dir, tree=False)
@@ -392,6 +396,7 @@ def test_export_into_a_read_only_run_folder(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("tree", [False, True], ids=["folder", "whole-tree"])
+@pytest.mark.slow
 def test_resume_a_read_only_run(stopped_run: Path, tmp_path: Path, tree: bool) -> None:
     """Resuming a run whose folder (or every file in it) is read-only: one line, exit 2.
 

@@ -266,3 +266,92 @@ def test_drawing_leaves_pyplot_alone(tmp_path: Path) -> None:
         import matplotlib.pyplot as plt
 
         assert plt.get_fignums() == []
+
+
+# --- What the PNGs show, not only that they are PNGs -----------------------------------------
+
+
+def pixels_of(path: Path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB")).astype(np.int16)
+
+
+def near(rgb: np.ndarray, colour: str, tolerance: int = 40) -> np.ndarray:
+    """Mask of the pixels within ``tolerance`` of the hex ``colour`` in every channel."""
+    target = np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)], dtype=np.int16)
+    return np.all(np.abs(rgb - target) <= tolerance, axis=-1)
+
+
+def blobs(mask: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Bounding boxes (top, left, bottom, right) of the 4-connected regions of ``mask``."""
+    seen = np.zeros_like(mask, dtype=bool)
+    boxes = []
+    for start in zip(*np.nonzero(mask), strict=True):
+        if seen[start]:
+            continue
+        seen[start] = True
+        stack, top, left, bottom, right = [start], start[0], start[1], start[0], start[1]
+        while stack:
+            y, x = stack.pop()
+            top, left, bottom, right = min(top, y), min(left, x), max(bottom, y), max(right, x)
+            for ny, nx in ((y + 1, x), (y - 1, x), (y, x + 1), (y, x - 1)):
+                inside = 0 <= ny < mask.shape[0] and 0 <= nx < mask.shape[1]
+                if inside and mask[ny, nx] and not seen[ny, nx]:
+                    seen[ny, nx] = True
+                    stack.append((ny, nx))
+        boxes.append((int(top), int(left), int(bottom), int(right)))
+    return boxes
+
+
+def squares(mask: np.ndarray, min_side: int) -> list[tuple[int, int, int, int]]:
+    """The regions of ``mask`` that are squares at least ``min_side`` pixels across."""
+    found = []
+    for top, left, bottom, right in blobs(mask):
+        height, width = bottom - top + 1, right - left + 1
+        if min(height, width) >= min_side and 0.8 <= height / width <= 1.25:
+            found.append((top, left, bottom, right))
+    return found
+
+
+def test_history_plot_draws_both_curves_where_the_data_go(tmp_path: Path) -> None:
+    """Accuracy rises and loss falls in make_history: in each panel both colours are drawn, and
+    the training curve sits higher on the right than on the left (accuracy), lower (loss)."""
+    from core.export import TRAIN_COLOUR, VALIDATION_COLOUR
+
+    rgb = pixels_of(plot_history(make_history(10), tmp_path / "h.png"))
+    half = rgb.shape[1] // 2
+    for panel, rising in ((rgb[:, :half], True), (rgb[:, half:], False)):
+        for colour in (TRAIN_COLOUR, VALIDATION_COLOUR):
+            assert near(panel, colour).sum() > 500, f"{colour} curve missing"
+        ys, xs = np.nonzero(near(panel, TRAIN_COLOUR))
+        left_y = ys[xs < np.percentile(xs, 25)].mean()
+        right_y = ys[xs > np.percentile(xs, 75)].mean()
+        assert (right_y < left_y) if rising else (right_y > left_y), (left_y, right_y)
+
+
+def test_confusion_plot_has_ten_rows_of_cells(tmp_path: Path) -> None:
+    """Every test image right: ten dark cells on the diagonal, one per class, in a line."""
+    labels = np.arange(100) % 10
+    evaluation = evaluate_probabilities(np.eye(10)[labels] * 0.9 + 0.01, labels)
+    rgb = pixels_of(plot_confusion(evaluation, tmp_path / "c.png"))
+    dark_blue = (rgb[..., 2] > 90) & (rgb[..., 0] < 60) & (rgb[..., 2] - rgb[..., 0] > 60)
+    cells = sorted(squares(dark_blue, min_side=20))
+    assert len(cells) == 10, cells
+    tops, lefts = [c[0] for c in cells], [c[1] for c in cells]
+    assert tops == sorted(tops) and lefts == sorted(lefts), "one per row, on the diagonal"
+    sides = [c[2] - c[0] for c in cells]
+    assert max(sides) - min(sides) <= 3, sides
+
+
+@pytest.mark.parametrize(("mistakes", "limit", "tiles"), [(30, 25, 25), (7, 25, 7), (30, 4, 4)])
+def test_misclassified_grid_has_one_tile_per_mistake_shown(
+    tmp_path: Path, mistakes: int, limit: int, tiles: int
+) -> None:
+    """Black test images make each tile a solid square: count them."""
+    images = np.full((TEST_SAMPLES, 28, 28), 255, dtype=np.uint8)
+    path = plot_misclassified(
+        images, make_evaluation(mistakes=mistakes), tmp_path / "m.png", limit=limit
+    )
+    rgb = pixels_of(path)
+    black = np.all(rgb < 40, axis=-1)
+    assert len(squares(black, min_side=30)) == tiles

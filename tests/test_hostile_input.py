@@ -255,6 +255,7 @@ async def enter_epochs(pilot: Pilot[Any], text: str, via: str) -> str:
 @example(typed=("1" * 6000, "paste"))
 @example(typed=("q?t1", "keys"))
 @example(typed=(" +0042 ", "keys"))
+@pytest.mark.slow
 def test_any_epochs_text_starts_a_valid_run_or_shows_why(typed: tuple[str, str]) -> None:
     text, via = typed
     engine = ScriptedEngine(hold_in_epoch=1)
@@ -360,6 +361,7 @@ def test_whole_number_cli_values_agree_with_the_rule(value: str) -> None:
         (["train", "--epochs", "2", "--batch-size", "3\n4"], "batch size must be a whole number"),
     ],
 )
+@pytest.mark.slow
 def test_installed_command_rejects_in_one_line(argv: list[str], fragment: str) -> None:
     result = subprocess.run(
         [*fmnist_tui(), *argv], capture_output=True, text=True, cwd=ROOT, timeout=60

@@ -67,18 +67,21 @@ def imports_by_module(
     return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
+@pytest.mark.slow
 def test_light_core_modules_import_no_ui_and_no_tensorflow() -> None:
     # matplotlib too: core.export promises to import it only when it draws.
     brought = imports_by_module(LIGHT_MODULES, (*UI_LIBS, *HEAVY_LIBS, "matplotlib"))
     assert brought == {name: [] for name in LIGHT_MODULES}
 
 
+@pytest.mark.slow
 def test_training_modules_import_no_ui() -> None:
     # Keras itself imports rich (for its own summaries); what matters is that core adds none.
     brought = imports_by_module(TRAINING_MODULES, UI_LIBS, preload=("keras",))
     assert brought == {name: [] for name in TRAINING_MODULES}
 
 
+@pytest.mark.slow
 def test_import_linter_contracts_hold() -> None:
     lint_imports = shutil.which("lint-imports") or str(
         Path(sys.executable).with_name("lint-imports")

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -223,6 +224,7 @@ def test_continue_training(synthetic_dataset: Dataset) -> None:
     assert int(state.model.optimizer.iterations.numpy()) == 2 * BATCHES
 
 
+@pytest.mark.slow
 def test_same_seed_same_result(synthetic_dataset: Dataset) -> None:
     first, _ = run(synthetic_dataset, 1, seed=7)
     second, _ = run(synthetic_dataset, 1, seed=7)
@@ -324,6 +326,7 @@ def test_training_pipeline_shuffles_each_epoch_by_seed_and_epoch_alone() -> None
     assert orders(0, 1, seed=2) != epochs[:1]
 
 
+@pytest.mark.slow
 def test_label_smoothed_preset_reports_the_plain_cross_entropy(synthetic_dataset: Dataset) -> None:
     # The improved preset trains on a smoothed loss; the losses it reports must be the same
     # plain cross-entropy that the test-set evaluation computes, or the numbers disagree.
@@ -340,3 +343,44 @@ def test_label_smoothed_preset_reports_the_plain_cross_entropy(synthetic_dataset
     probabilities = predict(state.model, synthetic_dataset.x_val)
     plain = evaluate_probabilities(probabilities, synthetic_dataset.y_val).test_loss
     assert state.history[-1].val_loss == pytest.approx(plain, rel=1e-3, abs=1e-3)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        pytest.param(
+            tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor"),
+            id="ResourceExhaustedError",
+        ),
+        pytest.param(MemoryError(), id="MemoryError"),
+    ],
+)
+def test_out_of_memory_suggests_a_smaller_batch_size(
+    synthetic_dataset: Dataset,
+    monkeypatch: pytest.MonkeyPatch,
+    every_batch: None,
+    error: BaseException,
+) -> None:
+    """The allocator gives up part-way through the first epoch, as it would on a GPU."""
+    fit = keras.Model.fit
+
+    class RunOutOfMemory(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+            if batch == 2:
+                raise error
+
+    def fit_that_runs_out(self: keras.Model, *args: Any, **kwargs: Any) -> Any:
+        kwargs["callbacks"] = [*kwargs.get("callbacks", []), RunOutOfMemory()]
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "fit", fit_that_runs_out)
+    state, events = run(synthetic_dataset, 2)
+
+    failed = events[-1]
+    assert isinstance(failed, TrainingFailed)
+    assert failed.kind == "out_of_memory"
+    assert failed.message == "out of memory at batch size 32: try a smaller batch size"
+    assert failed.run_id == RUN_ID
+    assert any(isinstance(e, BatchProgress) for e in events), "it failed mid-epoch"
+    assert not any(isinstance(e, EpochEnded | TrainingFinished | TrainingStopped) for e in events)
+    assert (state.status, state.failure) == ("failed", failed.message)

@@ -81,6 +81,7 @@ async def start_training(pilot: Pilot[Any], epochs: int) -> None:
 # --- Start-up and imports ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_importing_the_app_does_not_import_tensorflow() -> None:
     code = textwrap.dedent(
         """
@@ -103,6 +104,7 @@ def test_importing_the_app_does_not_import_tensorflow() -> None:
     assert heavy == "[]", result.stdout
 
 
+@pytest.mark.slow
 def test_first_frame_comes_before_tensorflow(tmp_path: Path) -> None:
     """In a fresh interpreter: the first frame says TensorFlow is loading and it is not yet
     imported; then the device and the data source appear."""
@@ -248,6 +250,7 @@ def test_dialog_early_stopping_field() -> None:
 # --- Training with the real engine ---------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_two_epoch_run_updates_charts_history_and_saves(tmp_path: Path) -> None:
     # 1,600 training images: 50 batches an epoch, enough for progress inside each epoch.
     app, engine = real_app(tmp_path, dataset_loader=synthetic_loader(train=2000))
@@ -284,6 +287,7 @@ def test_two_epoch_run_updates_charts_history_and_saves(tmp_path: Path) -> None:
     assert engine.finished.is_set()
 
 
+@pytest.mark.slow
 def test_stop_keeps_what_was_learned(tmp_path: Path) -> None:
     app, engine = real_app(tmp_path)
 
@@ -309,6 +313,7 @@ def test_stop_keeps_what_was_learned(tmp_path: Path) -> None:
     assert engine.finished.is_set()
 
 
+@pytest.mark.slow
 def test_export_writes_pngs_into_the_run_folder(tmp_path: Path) -> None:
     app, _engine = real_app(tmp_path)
     seen: list[Message] = []
@@ -332,6 +337,7 @@ def test_export_writes_pngs_into_the_run_folder(tmp_path: Path) -> None:
     assert all(p.is_file() and p.stat().st_size > 0 for p in finished.paths)
 
 
+@pytest.mark.slow
 def test_quit_while_training_asks_then_exits_within_two_seconds(tmp_path: Path) -> None:
     app, engine = real_app(tmp_path)
     timings: dict[str, float] = {}

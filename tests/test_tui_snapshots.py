@@ -19,6 +19,7 @@ from tui.app import FmnistApp
 from tui.screens.error import ErrorScreen
 from tui.screens.help import HelpScreen
 from tui.screens.train_dialog import TrainDialog
+from tui.widgets.charts import MetricChart
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 SnapCompare = Callable[..., bool]
@@ -32,8 +33,12 @@ def make_app(engine: ScriptedEngine | None = None) -> FmnistApp:
 
 
 async def settle(pilot: Pilot[Any]) -> None:
-    """Let the capped-rate chart redraw happen."""
-    await pilot.pause(0.35)
+    """Wait until the capped-rate redraw has drawn every chart's latest points (each chart is
+    redrawn on a timer, not when its data change), then for the frame that shows them."""
+    charts = list(pilot.app.query(MetricChart))
+    await wait_for(pilot, lambda: not any(chart._dirty for chart in charts), "chart redraws")
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause()
 
 
 async def ready(pilot: Pilot[Any]) -> None:
@@ -78,6 +83,13 @@ def test_training_in_progress(snap_compare: SnapCompare, size: tuple[int, int]) 
     async def run_before(pilot: Pilot[Any]) -> None:
         await train(pilot, 5)
         await wait_for(pilot, engine.held.is_set)
+        charts = list(pilot.app.query(MetricChart))
+        # The engine holds after posting epoch 3's progress: wait until the app has it.
+        await wait_for(
+            pilot,
+            lambda: all(c.train_points and c.train_points[-1][0] > 2 for c in charts),
+            "epoch 3's progress on the charts",
+        )
         await settle(pilot)
 
     assert snap_compare(make_app(engine), terminal_size=size, run_before=run_before)
