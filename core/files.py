@@ -119,7 +119,8 @@ def write_bytes(path: Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically; OS errors propagate."""
 
     def write(tmp: Path) -> None:
-        tmp.write_bytes(data)
+        with open(tmp, "wb") as stream:
+            stream.write(data)
 
     return write_with(path, write)
 

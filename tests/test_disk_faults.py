@@ -513,7 +513,7 @@ def test_disk_full_at_the_end_of_a_new_run_leaves_it_usable(
 def test_disk_full_in_the_middle_of_a_png(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``export_all`` where the third PNG's bytes only half fit: ``ExportError`` in one line,
     the half-written temporary file removed and the old PNG untouched."""
-    from core import export
+    from core import export, files
 
     run_dir = fake_run(tmp_path / "run")
     old = (run_dir / CONFUSION_PNG).read_bytes()
@@ -544,11 +544,12 @@ def test_disk_full_in_the_middle_of_a_png(tmp_path: Path, monkeypatch: pytest.Mo
 
     def open_(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
         stream = real_open(file, mode, *args, **kwargs)
-        if "w" in mode and CONFUSION_PNG in Path(file).name:
+        if "w" in mode and Path(CONFUSION_PNG).stem in Path(file).name:
             return FillsUp(stream)
         return stream
 
-    monkeypatch.setattr(export, "open", open_, raising=False)
+    # Every file is written through core.files' atomic writer.
+    monkeypatch.setattr(files, "open", open_, raising=False)
     with pytest.raises(ExportError) as caught:
         export.export_all(run_dir, saved.history, saved.evaluation, saved.test_images)
 

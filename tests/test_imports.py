@@ -32,8 +32,10 @@ LIGHT_MODULES = (
     "core.device",
     "core.tensorboard_log",
     "core.history_csv",
+    "core.files",
+    "core.session",
 )
-TRAINING_MODULES = ("core.models", "core.training", "core.pipeline")
+TRAINING_MODULES = ("core.models", "core.training")
 
 
 def imports_by_module(
@@ -79,6 +81,13 @@ def test_training_modules_import_no_ui() -> None:
     # Keras itself imports rich (for its own summaries); what matters is that core adds none.
     brought = imports_by_module(TRAINING_MODULES, UI_LIBS, preload=("keras",))
     assert brought == {name: [] for name in TRAINING_MODULES}
+
+
+@pytest.mark.slow
+def test_the_app_state_imports_no_textual() -> None:
+    """The app's state is tested without Pilot: it must not need Textual."""
+    brought = imports_by_module(("tui.state", "tui.progress"), UI_LIBS + HEAVY_LIBS)
+    assert brought == {"tui.state": [], "tui.progress": []}
 
 
 @pytest.mark.slow

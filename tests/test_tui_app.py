@@ -23,6 +23,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Log, RadioButton, Static, TabbedContent
 from tui_fakes import ScriptedEngine, fake_metrics, missing_runs_dir, synthetic_loader
 
+from core.config import TrainConfig
 from core.data import DataError
 from core.events import BatchProgress, EpochEnded, TrainingStopped
 from tui.app import FmnistApp
@@ -364,7 +365,7 @@ def test_quit_while_training_asks_then_exits_within_two_seconds(tmp_path: Path) 
 
 
 def test_data_failure_shows_an_error_and_the_app_stays_usable(tmp_path: Path) -> None:
-    def broken() -> Any:
+    def broken(config: TrainConfig) -> Any:
         raise DataError("missing file: /nowhere/train-images-idx3-ubyte(.gz)")
 
     app, _engine = real_app(tmp_path, dataset_loader=broken)
@@ -731,7 +732,7 @@ def test_palette_commands_run_export_and_screenshot(
 
 
 def test_charts_zoom_past_the_first_epoch_and_eta_reads_well() -> None:
-    from tui.widgets.progress import estimate_eta, format_duration
+    from tui.progress import estimate_eta, format_duration
 
     chart = MetricChart("accuracy")
     chart.add_batch(0.1, 0.12)
@@ -757,3 +758,50 @@ def test_charts_zoom_past_the_first_epoch_and_eta_reads_well() -> None:
         epoch_seconds=[20.0],
     )
     assert by_epochs == pytest.approx(30.0)
+
+
+def test_the_apps_export_marks_the_early_stop_as_the_cli_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app and `fmnist-tui export` draw the same PNGs: an early-stopped run opened in the
+    app exports with its early-stop marker (the app once dropped it)."""
+    from core import export
+    from core.runs import load_run, save_config, save_evaluation, save_history
+    from tui.messages import RunLoaded
+    from tui_fakes import fake_evaluation
+
+    run_dir = tmp_path / "20260101-120000-seed"
+    run_dir.mkdir()
+    history = [fake_metrics(epoch) for epoch in (1, 2, 3, 4)]
+    early = {"stopped_epoch": 4, "best_epoch": 2}
+    save_config(run_dir, TrainConfig(epochs=6, patience=2))
+    save_history(run_dir, history, status="finished", planned_epochs=6, early_stopping=early)
+    evaluation, images = fake_evaluation()
+    save_evaluation(run_dir, evaluation, images, 394_530)
+    (run_dir / "model.keras").write_bytes(b"unused by an export")
+    drawn: list[object] = []
+    real_plot = export.plot_history
+
+    def plot_history(*args: Any, **kwargs: Any) -> Path:
+        drawn.append(kwargs.get("early_stopping"))
+        return real_plot(*args, **kwargs)
+
+    monkeypatch.setattr(export, "plot_history", plot_history)
+    app, _engine = fake_app()
+    seen: list[Message] = []
+
+    async def scenario() -> None:
+        async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
+            await wait_for(pilot, lambda: app.data_description is not None, timeout=10)
+            app.post_message(RunLoaded(load_run(run_dir)))
+            await wait_for(pilot, lambda: app.shown is not None, timeout=10)
+            await pilot.press("e")
+            await wait_for(
+                pilot,
+                lambda: any(isinstance(m, ExportFinished | ExportFailed) for m in seen),
+                timeout=30,
+            )
+
+    run(scenario())
+    assert drawn == [early]
+    assert (run_dir / export.ACCURACY_LOSS_PNG).is_file()

@@ -26,6 +26,7 @@ from core.events import (
     TrainingStarted,
     TrainingStopped,
 )
+from core.runs import MODEL_FILE, save_config, save_evaluation, save_history
 from core.summary import LayerRow, ModelSummary
 from tui.engine import Continue, Engine, Post, Shutdown, Summarize, Train
 from tui.messages import (
@@ -210,7 +211,22 @@ class ScriptedEngine(Engine):
             return
         evaluation, images = fake_evaluation()
         post(EngineEvent(EvaluationFinished(FAKE_RUN_ID, evaluation, images)))
+        self._save(history, evaluation, images)
         post(EngineEvent(RunSaved(FAKE_RUN_ID, self.run_dir)))
+
+    def _save(
+        self, history: list[EpochMetrics], evaluation: Evaluation, images: np.ndarray
+    ) -> None:
+        """Write the run folder's files as the real session would (the app exports from it),
+        when the fake's run folder is somewhere a test may write."""
+        run_dir = Path(self.run_dir)
+        if not run_dir.parent.is_dir():
+            return
+        run_dir.mkdir(exist_ok=True)
+        save_config(run_dir, TrainConfig(epochs=len(history)))
+        save_history(run_dir, history, status="finished", planned_epochs=len(history))
+        save_evaluation(run_dir, evaluation, images, SEED_SUMMARY.trainable_params)
+        (run_dir / MODEL_FILE).write_bytes(b"not a model: the fake trains nothing")
 
 
 def synthetic_loader(train: int = 500, test: int = 100) -> Callable[[TrainConfig], Dataset]:

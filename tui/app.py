@@ -14,22 +14,22 @@ import gc
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import ClassVar, Final
+from typing import ClassVar
 
-from textual import events, on, work
-from textual.app import ComposeResult, SystemCommand
-from textual.binding import Binding, BindingType
-from textual.geometry import Size
+from textual import on, work
+from textual.app import SystemCommand
+from textual.binding import BindingType
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widget import Widget
-from textual.widgets import Footer, Header, Static, TabbedContent
 from textual.worker import Worker, WorkerState
 
 from core.config import MODEL_PRESETS, TrainConfig
 from core.files import one_line, os_reason
+from tui.bindings import app_bindings
+from tui.commands import help_sections, palette_commands
 from tui.engine import LOADING_TENSORFLOW, Continue, Engine, Resume, Summarize, Train
 from tui.keys import PacedKeysApp
+from tui.main_screen import MIN_HEIGHT, MIN_WIDTH, TALL_HEIGHT, WIDE_WIDTH, MainScreen
 from tui.messages import (
     DataFailed,
     DataReady,
@@ -40,38 +40,18 @@ from tui.messages import (
     EngineStatus,
     ExportFailed,
     ExportFinished,
-    OverlayLoaded,
     RunLoaded,
     RunLoadFailed,
     SummaryReady,
 )
 from tui.screens.confirm import ConfirmQuit
 from tui.screens.error import ErrorScreen
-from tui.screens.help import HelpScreen, HelpSection, key_rows
+from tui.screens.help import HelpScreen, HelpSection
 from tui.screens.log_view import LogScreen
 from tui.screens.train_dialog import ContinueOption, TrainDialog, TrainRequest
 from tui.state import AppState, Changes, RunView
-from tui.tabs import TABS, AppTab, MistakesTab, RunsTab, TabContext, TrainTab, W
-from tui.widgets.confusion import ConfusionView
-from tui.widgets.runs_table import RunsTable
-
-MIN_WIDTH: Final = 80
-MIN_HEIGHT: Final = 24
-WIDE_WIDTH: Final = 120
-TALL_HEIGHT: Final = 36
-
-
-def _tab_bindings() -> list[BindingType]:
-    return [
-        Binding(
-            str(number),
-            f"show_tab('{tab.tab_id}')",
-            f"{tab.title} tab",
-            show=False,
-            id=f"app.tab_{tab.tab_id}",
-        )
-        for number, tab in enumerate(TABS, start=1)
-    ]
+from tui.tabs import AppTab, RunsTab, TabContext, TrainTab
+from tui.tabs.base import Command
 
 
 class FmnistApp(PacedKeysApp[int]):
@@ -90,40 +70,7 @@ class FmnistApp(PacedKeysApp[int]):
         (MIN_HEIGHT, "-short"),
         (TALL_HEIGHT, "-tall"),
     ]
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "t",
-            "train",
-            "Train",
-            tooltip="Choose epochs, model and batch size, then train",
-            id="app.train",
-        ),
-        Binding(
-            "s",
-            "stop",
-            "Stop",
-            tooltip="Stop after the current batch, keeping what was learned",
-            id="app.stop",
-        ),
-        Binding(
-            "e",
-            "export",
-            "Export",
-            tooltip="Write the run's PNG plots into its folder",
-            id="app.export",
-        ),
-        *_tab_bindings(),
-        Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
-        Binding("q", "quit", "Quit", tooltip="Quit (asks first while training)", id="app.quit"),
-        Binding(
-            "ctrl+s",
-            "save_screenshot",
-            "Screenshot",
-            show=False,
-            tooltip="Save an SVG of the screen",
-            id="app.screenshot",
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = app_bindings()
 
     training: reactive[bool] = reactive(False, bindings=True)
     """A Train or Continue command is with the engine (until it reports idle)."""
@@ -159,8 +106,7 @@ class FmnistApp(PacedKeysApp[int]):
         self.state = AppState(preset)
         self.continue_option: ContinueOption | None = None
         self._last_request: TrainRequest | None = None
-        self._tabs: dict[str, AppTab] = {}
-        self._widgets: dict[str, Widget] = {}
+        self.main: MainScreen
 
     # --- State, as tests and tabs read it ---------------------------------------------------
 
@@ -188,86 +134,35 @@ class FmnistApp(PacedKeysApp[int]):
     def engine_ready(self) -> bool:
         return self.state.engine_ready
 
-    # --- Layout -----------------------------------------------------------------------------
-
-    def compose(self) -> ComposeResult:
+    def get_default_screen(self) -> MainScreen:
         context = TabContext(self.runs_dir, self.log_path, LOADING_TENSORFLOW)
-        yield Header()
-        with TabbedContent(id="tabs", initial=TABS[0].tab_id):
-            for number, tab_class in enumerate(TABS, start=1):
-                tab = tab_class(number, self.state, context)
-                self._tabs[tab.tab_id] = tab
-                yield tab
-        yield Static("", id="too-small", markup=False)
-        yield Footer()
-
-    def _widget(self, selector: str, kind: type[W]) -> W:
-        """One of the app's own widgets, looked up once (see :meth:`AppTab.widget`)."""
-        found = self._widgets.get(selector)
-        if found is None:
-            found = self._widgets[selector] = self.query_one(selector, kind)
-        assert isinstance(found, kind)
-        return found
+        self.main = MainScreen(self.state, context)
+        return self.main
 
     @property
     def tabs(self) -> tuple[AppTab, ...]:
-        return tuple(self._tabs.values())
+        return self.main.tabs
 
     @property
     def train_tab(self) -> TrainTab:
-        tab = self._tabs[TrainTab.tab_id]
-        assert isinstance(tab, TrainTab)
-        return tab
+        return self.main.tab(TrainTab)
 
     @property
     def runs_tab(self) -> RunsTab:
-        tab = self._tabs[RunsTab.tab_id]
-        assert isinstance(tab, RunsTab)
-        return tab
+        return self.main.tab(RunsTab)
 
     def on_mount(self) -> None:
-        for tab in self.tabs:
-            tab.find_widgets()
-        for selector, kind in (
-            ("Footer", Footer),
-            ("#too-small", Static),
-            ("#tabs", TabbedContent),
-        ):
-            self._widget(selector, kind)
-        self.train_tab.show_progress(self.state)
         self.sub_title = self.state.sub_title()
-        self._describe_size()
-        # Start the engine after the first frame is on screen: its ML-framework import holds
-        # the GIL for seconds and would otherwise delay that frame.
-        self.call_after_refresh(self._start_background_work)
 
-    def _start_background_work(self) -> None:
+    def on_main_screen_first_frame(self, message: MainScreen.FirstFrame) -> None:
+        # The engine starts after the first frame is on screen: its ML-framework import holds
+        # the GIL for seconds and would otherwise delay that frame.
         # What the first frame needed (modules, the widget tree, styles) lives as long as the
         # app: keep full collections, which stop every thread, from walking it each time.
         # Frozen objects are still freed by reference counting (see tui.engine).
         gc.freeze()
         self._run_engine()
         self.runs_tab.refresh_runs()
-
-    def on_resize(self, event: events.Resize) -> None:
-        # App._on_resize stores the new size after this handler runs: use the event's.
-        self._describe_size(event.size)
-
-    def _describe_size(self, size: Size | None = None) -> None:
-        width, height = size or self.size
-        # Below 120 columns the Mistakes tab's keys and the app's only fit without padding
-        # and without the palette hint (the help screen names ctrl+p).
-        footer = self._widget("Footer", Footer)
-        narrow = width < WIDE_WIDTH
-        if footer.compact != narrow:
-            footer.compact = narrow
-            footer.show_command_palette = not narrow
-            footer.refresh(recompose=True)
-        self._widget("#too-small", Static).update(
-            f"fmnist-tui needs a terminal of at least {MIN_WIDTH}x{MIN_HEIGHT}.\n"
-            f"This one is {width}x{height}: make it larger (or zoom out).\n\n"
-            "Training goes on meanwhile; q quits."
-        )
 
     # --- Drawing what changed ---------------------------------------------------------------
 
@@ -382,16 +277,7 @@ class FmnistApp(PacedKeysApp[int]):
         return True
 
     def action_show_tab(self, tab: str) -> None:
-        if tab not in self._tabs:
-            return
-        self._widget("#tabs", TabbedContent).active = tab
-        self._tabs[tab].focus_default()
-
-    @on(TabbedContent.TabActivated, "#tabs")
-    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        pane_id = event.pane.id
-        if pane_id in self._tabs and self.focused is None:
-            self._tabs[pane_id].focus_default()
+        self.main.show_tab(tab)
 
     def action_train(self) -> None:
         if self.training:
@@ -473,25 +359,7 @@ class FmnistApp(PacedKeysApp[int]):
         self.push_screen(HelpScreen(self.help_sections()))
 
     def help_sections(self) -> list[HelpSection]:
-        sections: list[HelpSection] = [
-            ("Everywhere", [*key_rows(self.BINDINGS), ("ctrl+p", "Command palette")]),
-            (
-                "Train dialog",
-                [
-                    ("enter", "Start"),
-                    ("esc", "Cancel"),
-                    ("tab", "Next field"),
-                    ("↑ / ↓", "After a run: continue it, or start a new one"),
-                ],
-            ),
-        ]
-        for tab in self.tabs:
-            if tab.help_title is not None:
-                sections.append((tab.help_title, tab.help_rows()))
-        sections.append(
-            ("Command palette", [(title, help_text) for title, help_text, _ in self._commands()])
-        )
-        return sections
+        return help_sections(self.BINDINGS, self.tabs, self._commands())
 
     def action_use_preset(self, preset: str) -> None:
         if preset not in MODEL_PRESETS:
@@ -520,7 +388,7 @@ class FmnistApp(PacedKeysApp[int]):
 
     def _save_screenshot(self) -> None:
         folder = os.environ.get("FMNIST_SCREENSHOT_DIR") or os.getcwd()
-        tab = self._widget("#tabs", TabbedContent).active or "app"
+        tab = self.main.active_tab or "app"
         try:
             path = self.save_screenshot(f"screenshot-{tab}.svg", folder)
         except OSError as error:
@@ -530,30 +398,9 @@ class FmnistApp(PacedKeysApp[int]):
 
     # --- Command palette --------------------------------------------------------------------
 
-    def _commands(self) -> list[tuple[str, str, str]]:
+    def _commands(self) -> list[Command]:
         """(title, help, action) for the palette; the long tail of what keys do not cover."""
-        commands = [
-            ("Train: start…", "Open the training dialog (t)", "train"),
-            ("Train: stop", "Stop after the current batch (s)", "stop"),
-            ("Export: PNGs", "Accuracy/loss, misclassified grid, confusion matrix (e)", "export"),
-        ]
-        for preset in MODEL_PRESETS:
-            commands.append(
-                (
-                    f"Model: use {preset} preset",
-                    f"Build and show {preset}; new runs use it",
-                    f"use_preset('{preset}')",
-                )
-            )
-        commands.append(
-            ("Log: open", "Show the log file (TensorFlow's output goes there)", "open_log")
-        )
-        for tab in self.tabs:
-            commands += tab.commands()
-        commands.append(
-            ("App: save screenshot", "Save an SVG of the screen (ctrl+s)", "save_screenshot")
-        )
-        return commands
+        return palette_commands(self.tabs)
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         for title, help_text, action in self._commands():
@@ -604,40 +451,9 @@ class FmnistApp(PacedKeysApp[int]):
     # --- Saved runs -------------------------------------------------------------------------
 
     def on_run_loaded(self, message: RunLoaded) -> None:
+        # A saved run replaces the one on show (the Runs tab refuses while training).
         self._draw(self.state.open_saved(message.run))
         self.action_show_tab(TrainTab.tab_id)
 
     def on_run_load_failed(self, message: RunLoadFailed) -> None:
         self._show_error(message.title, message.message)
-
-    @on(RunsTable.CompareRun)
-    def _compare_run(self, message: RunsTable.CompareRun) -> None:
-        label = message.path.name
-        train = self.train_tab
-        if train.overlay_label == label:
-            train.remove_overlay()
-            self.notify(f"Removed the overlay of {label}")
-            return
-        if self.state.shown is not None and self.state.shown.run_id == label:
-            self.notify("That run is the one on show: pick another to overlay", severity="warning")
-            return
-        self.runs_tab.load_overlay(message.path)
-
-    def on_overlay_loaded(self, message: OverlayLoaded) -> None:
-        if not message.history:
-            self.notify(f"{message.label} has no finished epoch to draw", severity="warning")
-            return
-        self.train_tab.set_overlay(message.label, message.history)
-        self._note(
-            f"Overlaid {message.label} (purple: train, grey: validation); c again removes it"
-        )
-        self.action_show_tab(TrainTab.tab_id)
-
-    # --- Confusion → mistakes ---------------------------------------------------------------
-
-    @on(ConfusionView.CellSelected)
-    def _cell_selected(self, message: ConfusionView.CellSelected) -> None:
-        mistakes = self._tabs[MistakesTab.tab_id]
-        assert isinstance(mistakes, MistakesTab)
-        mistakes.set_filter(message.true_label, message.predicted_label)
-        self.action_show_tab(MistakesTab.tab_id)

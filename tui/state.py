@@ -28,7 +28,7 @@ from core.events import (
     TrainingStarted,
     TrainingStopped,
 )
-from tui.widgets.progress import Progress, estimate_eta, format_duration
+from tui.progress import Progress, estimate_eta, format_duration
 
 if TYPE_CHECKING:
     from core.evaluation import Evaluation

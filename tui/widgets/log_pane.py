@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Final, TextIO
 
 from rich.text import Text
+from textual import events
 from textual.widgets import RichLog
 
 APP_TAG: Final = "fmnist-tui:"
@@ -116,7 +117,9 @@ class LogPane(RichLog):
     DEFAULT_CSS = """
     LogPane {
         height: 1fr;
+        overflow-x: hidden;
         overflow-y: auto;
+        scrollbar-gutter: stable;
         scrollbar-size-vertical: 1;
     }
     """
@@ -145,6 +148,7 @@ class LogPane(RichLog):
         """What the pane shows, one entry per line written, so the notice line can change."""
         self.runtime = RuntimeNotices()
         self._runtime_entry: Text | None = None
+        self._wrapped_width = 0
 
     def on_mount(self) -> None:
         if self.log_path is not None:
@@ -153,6 +157,20 @@ class LogPane(RichLog):
             except OSError as error:
                 self._show(Text(f"cannot write the log {self.log_path}: {error}", style="red"))
             self.set_interval(FOLLOW_INTERVAL_S, self.follow)
+
+    def on_resize(self, event: events.Resize) -> None:
+        # RichLog wraps a line once, at the width it has when the line is written: lines
+        # written before the layout settled (or before the terminal was resized) would stay
+        # cut off. Wrap them all again at the new width.
+        width = event.size.width
+        if width != self._wrapped_width and self._entries:
+            self._rewrite()
+        self._wrapped_width = width
+
+    def _rewrite(self) -> None:
+        self.clear()
+        for text in self._entries:
+            self.write(text)
 
     def on_unmount(self) -> None:
         if self._writer is not None:
@@ -216,6 +234,4 @@ class LogPane(RichLog):
             return
         # RichLog cannot change a line it has drawn: draw them all again (this happens a few
         # times per session, when TensorFlow starts and when it first trains).
-        self.clear()
-        for text in self._entries:
-            self.write(text)
+        self._rewrite()
