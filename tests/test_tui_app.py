@@ -765,10 +765,11 @@ def test_the_apps_export_marks_the_early_stop_as_the_cli_does(
 ) -> None:
     """The app and `fmnist-tui export` draw the same PNGs: an early-stopped run opened in the
     app exports with its early-stop marker (the app once dropped it)."""
+    from tui_fakes import fake_evaluation
+
     from core import export
     from core.runs import load_run, save_config, save_evaluation, save_history
     from tui.messages import RunLoaded
-    from tui_fakes import fake_evaluation
 
     run_dir = tmp_path / "20260101-120000-seed"
     run_dir.mkdir()
