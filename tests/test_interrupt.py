@@ -96,11 +96,6 @@ def test_one_ctrl_c_stops_evaluates_and_saves(data_dir: Path, tmp_path: Path) ->
     assert (run_dir / METRICS_JSON).is_file(), "and saved"
 
 
-@pytest.mark.xfail(
-    reason="measured 5.8 s and 22 s from the second SIGINT to the process gone (2 loaded "
-    "cores): the KeyboardInterrupt only lands when the main thread next runs Python",
-    strict=False,
-)
 def test_a_second_ctrl_c_aborts_at_once(data_dir: Path, tmp_path: Path) -> None:
     process = start_training(data_dir, tmp_path)
     wait_for_line(process, "epoch 1/50")

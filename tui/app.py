@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import gc
 import os
+import threading
+import traceback
 from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
@@ -33,6 +35,7 @@ from tui.main_screen import MIN_HEIGHT, MIN_WIDTH, TALL_HEIGHT, WIDE_WIDTH, Main
 from tui.messages import (
     DataFailed,
     DataReady,
+    EngineCrashed,
     EngineError,
     EngineEvent,
     EngineIdle,
@@ -194,23 +197,33 @@ class FmnistApp(PacedKeysApp[int]):
 
     # --- Engine -----------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="engine", name="engine")
     def _run_engine(self) -> None:
-        self.engine.run(self.post_message)
+        # A thread of our own rather than a Textual worker: workers run in asyncio's executor,
+        # which the app joins on exit, so quitting would wait for the ML runtime (its import,
+        # a kernel in flight). This thread is told to stop (an abort that core checks at
+        # every batch) and given a moment to record how the run ended (tui.startup); after
+        # that the process may end without it, as a kill would: every file is atomic.
+        thread = threading.Thread(target=self._engine_body, name="engine", daemon=True)
+        thread.start()
+
+    def _engine_body(self) -> None:
+        try:
+            self.engine.run(self.post_message)
+        except Exception as error:  # noqa: BLE001 - the app stays usable and says why
+            traceback.print_exc()  # into the log file, which fd 2 points at
+            self.post_message(EngineCrashed(one_line(error)))
+
+    def on_engine_crashed(self, message: EngineCrashed) -> None:
+        self._sync(self.state.engine_idle())
+        self._show_error(
+            "The training engine stopped",
+            f"{message.message}\nRestart the app to train again.",
+        )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
-        if event.state != WorkerState.ERROR or worker.error is None:
-            return
-        error = worker.error
-        if worker.group == "engine":
-            self._sync(self.state.engine_idle())
-            self._show_error(
-                "The training engine stopped",
-                f"{one_line(error)}\nRestart the app to train again.",
-            )
-        else:
-            self.notify(one_line(error), title=f"{worker.name} failed", severity="error")
+        if event.state == WorkerState.ERROR and worker.error is not None:
+            self.notify(one_line(worker.error), title=f"{worker.name} failed", severity="error")
 
     def _sync(self, changes: Changes) -> None:
         """Draw ``changes`` and bring the reactive flags (keys dimmed in the footer) in line

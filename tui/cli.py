@@ -6,6 +6,7 @@ Parsing never imports TensorFlow, so ``--help`` and argument errors answer at on
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -234,7 +235,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def entry_point() -> NoReturn:
-    sys.exit(main())
+    """The ``fmnist-tui`` command. Once a command has finished (every file it writes is
+    written atomically and closed), the process ends without the interpreter's teardown,
+    which takes seconds with an ML framework loaded: ``q`` ends the app at once."""
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

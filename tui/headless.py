@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from pathlib import Path
@@ -149,14 +150,22 @@ def train_command(args: argparse.Namespace, runs_root: Path) -> int:
     if log_path is None:
         return EXIT_USAGE
 
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        if signals.stop.is_set():
-            signals.request_abort()
-            raise KeyboardInterrupt
-        signals.request_stop()
-
     printer = _Printer(sys.stdout)
     with native_stderr_to(log_path) as terminal:
+
+        def request_stop(signum: int, frame: FrameType | None) -> None:
+            if not signals.stop.is_set():
+                signals.request_stop()  # stop after this batch; evaluate and save
+                return
+            # A second Ctrl-C: leave now, without waiting for the ML runtime to unwind. Every
+            # file is written atomically, so the run folder keeps its newest checkpoint and
+            # says how far it got (it resumes with --resume).
+            signals.request_abort()
+            sys.stdout.flush()
+            terminal.write("fmnist-tui train: interrupted\n")
+            terminal.flush()
+            os._exit(EXIT_INTERRUPTED)
+
         try:
             # Loaded before anything is written: bad data leaves no run folder behind.
             session.dataset_for(plan.config)

@@ -104,6 +104,14 @@ class EngineError(Message):
         self.message = message
 
 
+class EngineCrashed(Message):
+    """The engine thread ended on an unexpected error; nothing more will train."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+
+
 class ExportFinished(Message):
     def __init__(self, paths: Sequence[Path]) -> None:
         super().__init__()

@@ -13,6 +13,9 @@ from textual.driver import Driver
 
 from core.config import ConfigError, TrainConfig
 
+ENGINE_GRACE_S = 1.0
+"""How long a quit waits for the engine thread to finish writing the run's files."""
+
 
 def _driver_drawing_on(terminal: TextIO, driver_class: type[Driver]) -> type[Driver]:
     """``driver_class``, drawing on ``terminal`` instead of file descriptor 2.
@@ -77,6 +80,9 @@ def run_app(
         with native_stderr_to(log_path) as terminal:
             app.driver_class = _driver_drawing_on(terminal, app.driver_class)
             app.run()
+            # Quitting asked the engine to abort; let it record how the run ended (core
+            # checks the abort at every batch), but never hold the exit for long.
+            engine.finished.wait(ENGINE_GRACE_S)
     except OSError as error:
         print(f"fmnist-tui: cannot write the log {log_path}: {error}", file=sys.stderr)
         return 1
