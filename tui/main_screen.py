@@ -15,11 +15,12 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Header, Static, TabbedContent
+from textual.widgets import Header, Static, TabbedContent
 
 from tui.messages import OverlayLoaded
 from tui.tabs import TABS, AppTab, MistakesTab, RunsTab, TabContext, TrainTab
 from tui.widgets.confusion import ConfusionView
+from tui.widgets.footer import KeysFooter
 from tui.widgets.runs_table import RunsTable
 
 if TYPE_CHECKING:
@@ -53,13 +54,13 @@ class MainScreen(Screen[None]):
                 self._tabs[tab.tab_id] = tab
                 yield tab
         yield Static("", id="too-small", markup=False)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         for tab in self.tabs:
             tab.find_widgets()
         for selector, kind in (
-            ("Footer", Footer),
+            ("KeysFooter", KeysFooter),
             ("#too-small", Static),
             ("#tabs", TabbedContent),
         ):
@@ -112,7 +113,7 @@ class MainScreen(Screen[None]):
         width, height = size or self.app.size
         # Below 120 columns the Mistakes tab's keys and the app's only fit without padding
         # and without the palette hint (the help screen names ctrl+p).
-        footer = self._widget("Footer", Footer)
+        footer = self._widget("KeysFooter", KeysFooter)
         narrow = width < WIDE_WIDTH
         if footer.compact != narrow:
             footer.compact = narrow

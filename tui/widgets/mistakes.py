@@ -1,31 +1,25 @@
 """A virtualised gallery of misclassified test images.
 
 Only the lines on screen are ever built (Textual's Line API), and each image is rendered once
-and then served from a cache, so the view stays smooth with thousands of mistakes.
-
-Images are drawn as rich-pixels' ``HalfcellRenderer`` draws them (two pixel rows per terminal
-row: a lower half block in the lower pixel's grey on the upper pixel's grey), by a vectorised
-path that yields exactly the same segments (a test compares it with rich-pixels) at about a
-third of the cost. A cached image is a few NumPy arrays, not hundreds of styles and segments
-that every full garbage collection (which stops every thread) would have to walk; a line's
-segments are made as it is drawn, with styles shared between images.
+and then served from a cache (``tui.widgets.halfcell``), so the view stays smooth with
+thousands of mistakes. What is shown, in which order, the cursor and the grid arithmetic live
+in a plain list model (``tui.widgets.mistakes_list``); this view draws it and handles keys,
+mouse and messages.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import ClassVar, Final, Literal
+from collections.abc import Callable
+from typing import ClassVar, Final
 
 import numpy as np
 import numpy.typing as npt
-from rich.color import Color
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.cache import LRUCache
 from textual.containers import Vertical
 from textual.geometry import Region, Size
 from textual.message import Message
@@ -34,15 +28,33 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Static
 
-from core.evaluation import CLASS_NAMES, Evaluation, Mistake
+from core.evaluation import Evaluation, Mistake
+from tui.widgets.halfcell import (
+    GalleryImages,
+    HalfcellImage,
+    render_image_strips,
+    rich_pixels_strips,
+)
+from tui.widgets.mistakes_list import (
+    SORT_LABELS,
+    SORT_ORDERS,
+    MistakeList,
+    SortOrder,
+    check_class,
+    describe_view,
+)
 
-SortOrder = Literal["index", "confidence_desc", "confidence_asc"]
-SORT_ORDERS: Final[tuple[SortOrder, ...]] = ("index", "confidence_desc", "confidence_asc")
-SORT_LABELS: Final[dict[SortOrder, str]] = {
-    "index": "test order",
-    "confidence_desc": "confidence ↓",
-    "confidence_asc": "confidence ↑",
-}
+__all__ = [
+    "SORT_LABELS",
+    "SORT_ORDERS",
+    "HalfcellImage",
+    "MistakesPane",
+    "MistakesView",
+    "SortOrder",
+    "describe_view",
+    "render_image_strips",
+    "rich_pixels_strips",
+]
 
 NO_DATA_MESSAGE: Final = "No mistakes yet: train a model (press t)"
 NO_MISTAKES_MESSAGE: Final = "No mistakes: every test image was classified correctly"
@@ -52,137 +64,12 @@ _GUTTER: Final = 2
 """Cursor bar plus one space, left of the image."""
 _GAP: Final = 2
 """Space between the image and its caption."""
-_MIN_CELL_WIDTH: Final = 56
-"""Narrowest gallery cell that still fits ``predicted: T-shirt/top`` beside a 28-px image."""
 _IMAGE_CACHE_SIZE: Final = 1024
 """Rendered images kept: many screens of scrolling back and forth, a few kB each."""
+Part = Callable[[str], Style]
+"""A component's foreground style by name (``title``, ``label``, ...)."""
 _CONFIDENCE_BAR_WIDTH: Final = 20
 _EIGHTHS: Final = " ▏▎▍▌▋▊▉█"
-_HALF_BLOCK: Final = "▄"
-
-UInt8Images = npt.NDArray[np.uint8]
-
-
-@lru_cache(maxsize=256)
-def _grey(level: int) -> Color:
-    """The truecolor grey rich-pixels names ``rgb(level,level,level)``."""
-    return Color.parse(f"rgb({level},{level},{level})")
-
-
-@lru_cache(maxsize=16384)
-def _half_cell_style(pair: int) -> Style:
-    """The style of a half cell whose grey pair is ``upper << 8 | lower``: the lower pixel
-    as foreground, the upper as background, equal to the one rich-pixels parses for it.
-
-    Shared while cached, with the greys shared between all of them. Not all 65,536 pairs:
-    a thousand images use some 35,000, each a Style that every full garbage collection
-    would walk, while making a missing one costs a few microseconds.
-    """
-    return Style(color=_grey(pair & 0xFF), bgcolor=_grey(pair >> 8))
-
-
-_HALF_BLOCKS: Final = tuple(_HALF_BLOCK * count for count in range(257))
-"""Runs of half blocks, shared by every segment of that length (images up to 256 wide)."""
-
-
-class HalfcellImage:
-    """A greyscale image as runs of half cells, ready to be drawn a line at a time.
-
-    Held in NumPy arrays, which the garbage collector never walks; the segments of a line are
-    made when it is drawn, from shared ones.
-    """
-
-    __slots__ = ("_counts", "_line_starts", "_pairs", "height", "width")
-
-    def __init__(self, image: npt.NDArray[np.generic]) -> None:
-        pixels = np.ascontiguousarray(image, dtype=np.uint8)
-        if pixels.ndim != 2:
-            raise ValueError(f"need one greyscale image (height, width), got {pixels.shape}")
-        if pixels.shape[0] % 2:
-            pixels = _stretch_to_even_height(pixels)
-        rows, width = pixels.shape[0] // 2, pixels.shape[1]
-        pairs = (pixels[0::2].astype(np.int32) << 8) | pixels[1::2]
-        starts = np.ones(pairs.shape, dtype=bool)
-        starts[:, 1:] = pairs[:, 1:] != pairs[:, :-1]
-        begin = np.flatnonzero(starts)
-        self._pairs = pairs.ravel()[begin]
-        self._counts = np.diff(begin, append=pairs.size)
-        self._line_starts = np.searchsorted(begin, np.arange(rows + 1) * width).tolist()
-        self.height = rows
-        """Terminal lines."""
-        self.width = width
-        """Cells per line."""
-
-    def line(self, y: int) -> list[Segment]:
-        """Line ``y``'s segments."""
-        start, end = self._line_starts[y], self._line_starts[y + 1]
-        pairs = self._pairs[start:end].tolist()
-        counts = self._counts[start:end].tolist()
-        blocks = _HALF_BLOCKS if self.width < len(_HALF_BLOCKS) else None
-        return [
-            Segment(blocks[count] if blocks else _HALF_BLOCK * count, _half_cell_style(pair))
-            for pair, count in zip(pairs, counts, strict=True)
-        ]
-
-
-def _stretch_to_even_height(pixels: UInt8Images) -> UInt8Images:
-    """One pixel row taller, as rich-pixels' ``HalfcellRenderer`` resizes an odd height."""
-    from PIL import Image
-
-    height, width = pixels.shape
-    stretched = Image.fromarray(pixels).resize((width, height + 1), Image.Resampling.NEAREST)
-    return np.asarray(stretched, dtype=np.uint8)
-
-
-def render_image_strips(image: npt.NDArray[np.generic]) -> list[Strip]:
-    """Render one greyscale image as half-block lines: two pixel rows per terminal row.
-
-    The upper pixel is the cell's background, the lower one the half block's colour, as
-    rich-pixels' ``HalfcellRenderer`` draws them, with the same segments (runs of one colour
-    pair merged, as ``Strip.simplify`` would). Grey levels become truecolor greys; on
-    256-colour terminals Rich maps them onto the grey ramp, which still reads.
-    """
-    rendered = HalfcellImage(image)
-    return [Strip(rendered.line(y), rendered.width) for y in range(rendered.height)]
-
-
-def rich_pixels_strips(image: npt.NDArray[np.generic]) -> list[Strip]:
-    """The image drawn by rich-pixels itself: what ``render_image_strips`` reproduces."""
-    from PIL import Image
-    from rich_pixels import HalfcellRenderer
-
-    grey = Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8))
-    segments = HalfcellRenderer().render(grey.convert("RGB"), None)
-    width = grey.width
-    return [
-        Strip(line, width).simplify()
-        for line in Segment.split_lines(segments)
-        if Segment.get_line_length(line)
-    ]
-
-
-def describe_view(
-    shown: int,
-    total: int,
-    sort_by: SortOrder,
-    true_filter: int | None,
-    predicted_filter: int | None,
-) -> str:
-    """One line summing up the gallery, short enough for 80 columns.
-
-    For example ``412 mistakes · by confidence ↓`` or
-    ``28 of 1,932 mistakes · true=Shirt pred=T-shirt/top · by test order``.
-    """
-    filters = []
-    if true_filter is not None:
-        filters.append(f"true={CLASS_NAMES[true_filter]}")
-    if predicted_filter is not None:
-        filters.append(f"pred={CLASS_NAMES[predicted_filter]}")
-    noun = "mistake" if (total if filters else shown) == 1 else "mistakes"
-    count = f"{shown:,} of {total:,} {noun}" if filters else f"{shown:,} {noun}"
-    parts = [count, " ".join(filters)] if filters else [count]
-    parts.append(f"by {SORT_LABELS[sort_by]}")
-    return " · ".join(parts)
 
 
 def _confidence_bar(confidence: float, width: int) -> str:
@@ -192,6 +79,133 @@ def _confidence_bar(confidence: float, width: int) -> str:
     return bar.ljust(width, "·")
 
 
+def _caption(
+    mistake: Mistake, counter: str, line: int, image_rows: int, width: int, part: Part
+) -> Text | None:
+    """Line ``line`` of an item's caption (None: a blank line), styled by component."""
+    text = Text(no_wrap=True, end="")
+    if line == 1:
+        text.append(f"test #{mistake.index}", part("title"))
+    elif line == 3:
+        text.append("true: ", part("label")).append(mistake.true_name, part("true"))
+    elif line == 4:
+        text.append("predicted: ", part("label"))
+        text.append(mistake.predicted_name, part("predicted"))
+    elif line == 5:
+        text.append("confidence: ", part("label")).append(f"{mistake.confidence:.1%}")
+    elif line == 6:
+        bar_width = min(_CONFIDENCE_BAR_WIDTH, width)
+        text.append(_confidence_bar(mistake.confidence, bar_width), part("confidence"))
+    elif line == image_rows - 2:
+        text.append(counter, part("label"))
+    else:
+        return None
+    return text
+
+
+def _empty_message(has_data: bool, any_mistakes: bool) -> str:
+    if not has_data:
+        return NO_DATA_MESSAGE
+    return NO_MATCH_MESSAGE if any_mistakes else NO_MISTAKES_MESSAGE
+
+
+class HighlightedBase(Message):
+    """The cursor moved onto a mistake."""
+
+    def __init__(self, view: MistakesView, mistake: Mistake, position: int) -> None:
+        super().__init__()
+        self.view = view
+        self.mistake = mistake
+        """The highlighted mistake."""
+        self.position = position
+        """Its position in the gallery as shown (sorted and filtered)."""
+
+    @property
+    def control(self) -> MistakesView:
+        return self.view
+
+
+class UpdatedBase(Message):
+    """What the gallery shows changed: data, sort order or filter."""
+
+    def __init__(
+        self,
+        view: MistakesView,
+        shown: int,
+        total: int,
+        sort_by: SortOrder,
+        true_filter: int | None,
+        predicted_filter: int | None,
+        has_data: bool,
+    ) -> None:
+        super().__init__()
+        self.view = view
+        self.shown = shown
+        """Mistakes left after the filter."""
+        self.total = total
+        """Mistakes in the evaluation."""
+        self.sort_by: SortOrder = sort_by
+        self.true_filter = true_filter
+        self.predicted_filter = predicted_filter
+        self.has_data = has_data
+        """False before any evaluation was set."""
+
+    @property
+    def control(self) -> MistakesView:
+        return self.view
+
+    @property
+    def summary(self) -> str:
+        """The status line, e.g. ``412 mistakes · by confidence ↓``."""
+        if not self.has_data:
+            return "No evaluation yet"
+        return describe_view(
+            self.shown, self.total, self.sort_by, self.true_filter, self.predicted_filter
+        )
+
+
+KEYS: Final[list[BindingType]] = [
+    Binding("up,k", "cursor_up", "Previous", show=False, id="mistakes.up"),
+    Binding("down,j", "cursor_down", "Next", show=False, id="mistakes.down"),
+    Binding("left,h", "cursor_left", "Left", show=False, id="mistakes.left"),
+    Binding("right,l", "cursor_right", "Right", show=False, id="mistakes.right"),
+    Binding("pageup", "cursor_page_up", "Page up", show=False, id="mistakes.page_up"),
+    Binding("pagedown", "cursor_page_down", "Page down", show=False, id="mistakes.page_down"),
+    Binding("home,g", "cursor_first", "First", show=False, id="mistakes.first"),
+    Binding("end,G", "cursor_last", "Last", show=False, id="mistakes.last"),
+    Binding(
+        "o",
+        "cycle_sort",
+        "Order",
+        tooltip="Sort by test order, confidence high to low, or low to high",
+        id="mistakes.order",
+    ),
+    Binding(
+        "f",
+        "cycle_true_filter",
+        "True class",
+        tooltip="Show only mistakes of the next true class",
+        id="mistakes.filter_true",
+    ),
+    Binding(
+        "F",
+        "cycle_predicted_filter",
+        "Predicted",
+        key_display="F",
+        tooltip="Show only mistakes predicted as the next class",
+        id="mistakes.filter_predicted",
+    ),
+    Binding(
+        "x",
+        "clear_filter",
+        "Clear filter",
+        tooltip="Show mistakes of every class",
+        id="mistakes.clear_filter",
+    ),
+]
+"""The gallery's keys: moves hidden from the footer, sorting and filtering shown."""
+
+
 class MistakesView(ScrollView, can_focus=True):
     """Misclassified test images with their true and predicted classes.
 
@@ -199,45 +213,7 @@ class MistakesView(ScrollView, can_focus=True):
     item; keys move it, sort the gallery and filter it by true or predicted class.
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up,k", "cursor_up", "Previous", show=False, id="mistakes.up"),
-        Binding("down,j", "cursor_down", "Next", show=False, id="mistakes.down"),
-        Binding("left,h", "cursor_left", "Left", show=False, id="mistakes.left"),
-        Binding("right,l", "cursor_right", "Right", show=False, id="mistakes.right"),
-        Binding("pageup", "cursor_page_up", "Page up", show=False, id="mistakes.page_up"),
-        Binding("pagedown", "cursor_page_down", "Page down", show=False, id="mistakes.page_down"),
-        Binding("home,g", "cursor_first", "First", show=False, id="mistakes.first"),
-        Binding("end,G", "cursor_last", "Last", show=False, id="mistakes.last"),
-        Binding(
-            "o",
-            "cycle_sort",
-            "Order",
-            tooltip="Sort by test order, confidence high to low, or low to high",
-            id="mistakes.order",
-        ),
-        Binding(
-            "f",
-            "cycle_true_filter",
-            "True class",
-            tooltip="Show only mistakes of the next true class",
-            id="mistakes.filter_true",
-        ),
-        Binding(
-            "F",
-            "cycle_predicted_filter",
-            "Predicted",
-            key_display="F",
-            tooltip="Show only mistakes predicted as the next class",
-            id="mistakes.filter_predicted",
-        ),
-        Binding(
-            "x",
-            "clear_filter",
-            "Clear filter",
-            tooltip="Show mistakes of every class",
-            id="mistakes.clear_filter",
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = KEYS
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "mistakes-view--cursor",
@@ -279,58 +255,11 @@ class MistakesView(ScrollView, can_focus=True):
     predicted_filter: reactive[int | None] = reactive[int | None](None, init=False, bindings=True)
     """Show only mistakes predicted as this class, or every class when None."""
 
-    class Highlighted(Message):
+    class Highlighted(HighlightedBase):
         """The cursor moved onto a mistake."""
 
-        def __init__(self, view: MistakesView, mistake: Mistake, position: int) -> None:
-            super().__init__()
-            self.view = view
-            self.mistake = mistake
-            """The highlighted mistake."""
-            self.position = position
-            """Its position in the gallery as shown (sorted and filtered)."""
-
-        @property
-        def control(self) -> MistakesView:
-            return self.view
-
-    class Updated(Message):
+    class Updated(UpdatedBase):
         """What the gallery shows changed: data, sort order or filter."""
-
-        def __init__(
-            self,
-            view: MistakesView,
-            shown: int,
-            total: int,
-            sort_by: SortOrder,
-            true_filter: int | None,
-            predicted_filter: int | None,
-            has_data: bool,
-        ) -> None:
-            super().__init__()
-            self.view = view
-            self.shown = shown
-            """Mistakes left after the filter."""
-            self.total = total
-            """Mistakes in the evaluation."""
-            self.sort_by: SortOrder = sort_by
-            self.true_filter = true_filter
-            self.predicted_filter = predicted_filter
-            self.has_data = has_data
-            """False before any evaluation was set."""
-
-        @property
-        def control(self) -> MistakesView:
-            return self.view
-
-        @property
-        def summary(self) -> str:
-            """The status line, e.g. ``412 mistakes · by confidence ↓``."""
-            if not self.has_data:
-                return "No evaluation yet"
-            return describe_view(
-                self.shown, self.total, self.sort_by, self.true_filter, self.predicted_filter
-            )
 
     def __init__(
         self,
@@ -341,20 +270,12 @@ class MistakesView(ScrollView, can_focus=True):
         disabled: bool = False,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
-        self._images: UInt8Images | None = None
-        self._all: list[Mistake] = []
-        self._shown: list[Mistake] = []
-        self._cursor = 0
-        self._image_cache: LRUCache[int, HalfcellImage] = LRUCache(_IMAGE_CACHE_SIZE)
+        self._images = GalleryImages(_IMAGE_CACHE_SIZE)
+        self._list = MistakeList()
         self._foregrounds: dict[Style, Style] = {}
         """``_foreground`` by component style: a handful, one per theme and focus state."""
         self._frame_style: Style | None = None
         """The widget's style while a frame's lines are rendered."""
-        self.image_render_count = 0
-        """How many images were rendered (not served from the cache): for tests and tuning."""
-        self._image_width = 28
-        self._image_rows = 14
-        self._columns = 1
 
     # -- public API --------------------------------------------------------------------
 
@@ -368,25 +289,14 @@ class MistakesView(ScrollView, can_focus=True):
 
         The sort order and filter stay as they were; the cursor goes back to the first item.
         """
-        pixels = np.asarray(images)
-        if pixels.ndim != 3:
-            raise ValueError(f"images must be (N, height, width), got {pixels.shape}")
-        if pixels.shape[0] < evaluation.labels.size:
-            raise ValueError(f"{pixels.shape[0]} images for {evaluation.labels.size} test samples")
-        self._images = pixels.astype(np.uint8, copy=False)
-        self._image_rows = (pixels.shape[1] + 1) // 2
-        self._image_width = pixels.shape[2]
-        self._all = evaluation.mistakes()
-        self._image_cache.clear()
-        self._cursor = 0
+        height, width = self._images.load(images, evaluation.labels.size)
+        self._list.set_mistakes(evaluation.mistakes(), height, width)
         self._rebuild(keep=None)
 
     def clear(self) -> None:
         """Forget the data and show the empty state."""
-        self._images = None
-        self._all = []
-        self._image_cache.clear()
-        self._cursor = 0
+        self._images.clear()
+        self._list.clear()
         self._rebuild(keep=None)
 
     def set_filter(self, true_label: int | None, predicted_label: int | None) -> None:
@@ -395,9 +305,8 @@ class MistakesView(ScrollView, can_focus=True):
         A narrower or different filter starts at the top of its list; clearing part of it
         keeps the highlighted mistake under the cursor, so it is seen in context.
         """
-        for label in (true_label, predicted_label):
-            if label is not None and not 0 <= label < len(CLASS_NAMES):
-                raise ValueError(f"no class {label}")
+        check_class(true_label)
+        check_class(predicted_label)
         keeps_true = true_label in (None, self.true_filter)
         widens = keeps_true and predicted_label in (None, self.predicted_filter)
         self.set_reactive(MistakesView.true_filter, true_label)
@@ -408,75 +317,79 @@ class MistakesView(ScrollView, can_focus=True):
     @property
     def has_data(self) -> bool:
         """Whether an evaluation was set."""
-        return self._images is not None
+        return self._images.loaded
+
+    @property
+    def image_render_count(self) -> int:
+        """How many images were rendered (not served from the cache): for tests and tuning."""
+        return self._images.render_count
 
     @property
     def mistakes(self) -> list[Mistake]:
         """The mistakes shown, in gallery order."""
-        return list(self._shown)
+        return list(self._list.shown)
 
     @property
     def total(self) -> int:
         """Mistakes in the evaluation, before filtering."""
-        return len(self._all)
+        return len(self._list.all)
 
     @property
     def cursor(self) -> int:
         """Position of the highlighted item in the gallery as shown."""
-        return self._cursor
+        return self._list.cursor
 
     @property
     def highlighted(self) -> Mistake | None:
         """The mistake under the cursor, if any."""
-        return self._shown[self._cursor] if self._shown else None
+        return self._list.highlighted
 
     @property
     def columns(self) -> int:
         """Items per gallery row at the current width."""
-        return self._columns
+        return self._list.columns
 
     @property
     def item_height(self) -> int:
         """Lines per gallery row: the image plus a spacer."""
-        return self._image_rows + 1
+        return self._list.item_height
 
     def move_cursor(self, position: int) -> None:
         """Highlight the item at ``position`` (clamped) and scroll it into view."""
-        if not self._shown:
+        items = self._list
+        if not items.shown:
             return
-        position = max(0, min(len(self._shown) - 1, position))
-        if position != self._cursor:
-            old_row = self._cursor // self._columns
-            self._cursor = position
+        position = items.clamp(position)
+        if position != items.cursor:
+            old_row = items.row_of(items.cursor)
+            items.cursor = position
             self._refresh_row(old_row)
-            self._refresh_row(position // self._columns)
+            self._refresh_row(items.row_of(position))
             self._post_highlighted()
         self.scroll_to_cursor()
 
     def scroll_to_cursor(self) -> None:
         """Scroll just enough for the whole cursor item to be visible."""
-        if not self._shown or not self.is_mounted:
+        if not self._list.shown or not self.is_mounted:
             return
-        top = (self._cursor // self._columns) * self.item_height
-        bottom = top + self._image_rows
         viewport = self.scrollable_content_region.height or self.size.height
-        if top < self.scroll_y or self._image_rows > viewport:
-            self.scroll_to(y=top, animate=False)
-        elif bottom > self.scroll_y + viewport:
-            self.scroll_to(y=bottom - viewport, animate=False)
+        target = self._list.scroll_for_cursor(self.scroll_y, viewport)
+        if target is not None:
+            self.scroll_to(y=target, animate=False)
 
     # -- actions -----------------------------------------------------------------------
 
     def _step(self, offset: int) -> None:
         """Move the cursor by ``offset``; after a wheel scroll, first pick up the view."""
         anchor = self._anchor()
-        self.move_cursor(self._cursor + offset if anchor == self._cursor else anchor)
+        cursor = self._list.cursor
+        self.move_cursor(cursor + offset if anchor == cursor else anchor)
 
     def action_cursor_up(self) -> None:
-        self._step(-self._columns)
+        self._step(-self._list.columns)
 
     def action_cursor_down(self) -> None:
-        self._step(self._columns)
+        self._step(self._list.columns)
 
     def action_cursor_left(self) -> None:
         self._step(-1)
@@ -485,14 +398,14 @@ class MistakesView(ScrollView, can_focus=True):
         self._step(1)
 
     def _page_items(self) -> int:
-        rows = max(1, self.scrollable_content_region.height // self.item_height)
-        return rows * self._columns
+        return self._list.page_items(self.scrollable_content_region.height)
 
     def _anchor(self) -> int:
         """Where relative moves start: the cursor, or the view after a wheel scroll."""
-        if self._shown and not self._cursor_on_screen():
-            return self._first_on_screen()
-        return self._cursor
+        items, viewport = self._list, self.scrollable_content_region.height
+        if items.shown and not items.cursor_on_screen(self.scroll_y, viewport):
+            return items.first_on_screen(self.scroll_offset.y, viewport)
+        return items.cursor
 
     def action_cursor_page_up(self) -> None:
         self.move_cursor(self._anchor() - self._page_items())
@@ -504,26 +417,18 @@ class MistakesView(ScrollView, can_focus=True):
         self.move_cursor(0)
 
     def action_cursor_last(self) -> None:
-        self.move_cursor(len(self._shown) - 1)
+        self.move_cursor(len(self._list.shown) - 1)
 
     def action_cycle_sort(self) -> None:
         self.sort_by = SORT_ORDERS[(SORT_ORDERS.index(self.sort_by) + 1) % len(SORT_ORDERS)]
 
     def action_cycle_true_filter(self) -> None:
-        present = {
-            m.true_label
-            for m in self._all
-            if self.predicted_filter is None or m.predicted_label == self.predicted_filter
-        }
-        self.set_filter(_next_in_cycle(self.true_filter, present), self.predicted_filter)
+        true = self._list.next_true_filter(self.true_filter, self.predicted_filter)
+        self.set_filter(true, self.predicted_filter)
 
     def action_cycle_predicted_filter(self) -> None:
-        present = {
-            m.predicted_label
-            for m in self._all
-            if self.true_filter is None or m.true_label == self.true_filter
-        }
-        self.set_filter(self.true_filter, _next_in_cycle(self.predicted_filter, present))
+        predicted = self._list.next_predicted_filter(self.true_filter, self.predicted_filter)
+        self.set_filter(self.true_filter, predicted)
 
     def action_clear_filter(self) -> None:
         self.set_filter(None, None)
@@ -533,7 +438,7 @@ class MistakesView(ScrollView, can_focus=True):
         if action == "clear_filter":
             return self.true_filter is not None or self.predicted_filter is not None
         if action in ("cycle_sort", "cycle_true_filter", "cycle_predicted_filter"):
-            return bool(self._all) or None
+            return bool(self._list.all) or None
         return True
 
     # -- reactives ---------------------------------------------------------------------
@@ -567,12 +472,11 @@ class MistakesView(ScrollView, can_focus=True):
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
-        if offset is None or not self._shown:
+        if offset is None or not self._list.shown:
             return
-        row = (offset.y + self.scroll_offset.y) // self.item_height
-        column = min(self._columns - 1, offset.x // self._cell_width())
-        position = row * self._columns + column
-        if position < len(self._shown):
+        line = offset.y + self.scroll_offset.y
+        position = self._list.position_at(line, offset.x // self._cell_width())
+        if position is not None:
             self.move_cursor(position)
 
     # -- rendering ---------------------------------------------------------------------
@@ -589,15 +493,16 @@ class MistakesView(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         base = self._frame_style or self.rich_style
-        if not self._shown:
+        items = self._list
+        if not items.shown:
             return self._render_empty_line(y, width, base)
         row, line = divmod(self.scroll_offset.y + y, self.item_height)
         cell_width = self._cell_width()
         segments: list[Segment] = []
         used = 0
-        for column in range(self._columns):
-            position = row * self._columns + column
-            if position >= len(self._shown):
+        for column in range(items.columns):
+            position = row * items.columns + column
+            if position >= len(items.shown):
                 break
             segments += self._render_item_line(position, line, cell_width, base)
             used += cell_width
@@ -611,63 +516,37 @@ class MistakesView(ScrollView, can_focus=True):
     def _render_empty_line(self, y: int, width: int, base: Style) -> Strip:
         if y != self.size.height // 2:
             return Strip.blank(width, base)
-        if not self.has_data:
-            message = NO_DATA_MESSAGE
-        elif not self._all:
-            message = NO_MISTAKES_MESSAGE
-        else:
-            message = NO_MATCH_MESSAGE
-        style = base + self._foreground("empty")
-        text = Text(message, style=style, no_wrap=True, end="")
+        message = _empty_message(self.has_data, bool(self._list.all))
+        text = Text(message, style=base + self._foreground("empty"), no_wrap=True, end="")
         text.truncate(width, overflow="ellipsis")
         return Strip(text.render(self.app.console)).text_align(width, "center")
 
     def _render_item_line(self, position: int, line: int, width: int, base: Style) -> list[Segment]:
         """One line of one gallery cell: segments exactly ``width`` cells long."""
-        if line >= self._image_rows:
+        items = self._list
+        if line >= items.image_rows:
             return [Segment(" " * width, base)]
-        mistake = self._shown[position]
-        is_cursor = position == self._cursor
+        mistake = items.shown[position]
+        is_cursor = position == items.cursor
         background = self.get_component_rich_style("mistakes-view--cursor") if is_cursor else base
         bar_style = background + self._foreground("bar")
         segments = [Segment("▌" if is_cursor else " ", bar_style), Segment(" ", background)]
-        segments += self._image(mistake.index).line(line)
-        text_width = width - _GUTTER - self._image_width - _GAP
+        segments += self._images.image(mistake.index).line(line)
+        text_width = width - _GUTTER - items.image_width - _GAP
         if text_width <= 0:
             # Too narrow for a caption: the image, cut at the cell's edge.
-            strip = Strip(segments, _GUTTER + self._image_width)
+            strip = Strip(segments, _GUTTER + items.image_width)
             return list(strip.extend_cell_length(width, background).crop(0, width))
         segments.append(Segment(" " * _GAP, background))
-        segments += self._caption_line(mistake, position, line, text_width, background)
-        return segments
-
-    def _caption_line(
-        self, mistake: Mistake, position: int, line: int, width: int, background: Style
-    ) -> list[Segment]:
-        """The caption's part of an item line, exactly ``width`` cells long."""
-        part = self._foreground
-        text = Text(style=background, no_wrap=True, end="")
-        if line == 1:
-            text.append(f"test #{mistake.index}", part("title"))
-        elif line == 3:
-            text.append("true: ", part("label")).append(mistake.true_name, part("true"))
-        elif line == 4:
-            text.append("predicted: ", part("label"))
-            text.append(mistake.predicted_name, part("predicted"))
-        elif line == 5:
-            text.append("confidence: ", part("label")).append(f"{mistake.confidence:.1%}")
-        elif line == 6:
-            bar_width = min(_CONFIDENCE_BAR_WIDTH, width)
-            text.append(_confidence_bar(mistake.confidence, bar_width), part("confidence"))
-        elif line == self._image_rows - 2:
-            text.append(f"{position + 1:,} / {len(self._shown):,}", part("label"))
-        else:
-            return [Segment(" " * width, background)]
-        text.truncate(width, overflow="ellipsis")
-        segments = list(text.render(self.app.console))
-        length = text.cell_len
-        if length < width:
-            segments.append(Segment(" " * (width - length), background))
+        counter = f"{position + 1:,} / {len(items.shown):,}"
+        caption = _caption(mistake, counter, line, items.image_rows, text_width, self._foreground)
+        if caption is None:
+            return [*segments, Segment(" " * text_width, background)]
+        caption.style = background
+        caption.truncate(text_width, overflow="ellipsis")
+        segments += caption.render(self.app.console)
+        if caption.cell_len < text_width:
+            segments.append(Segment(" " * (text_width - caption.cell_len), background))
         return segments
 
     def _foreground(self, component: str) -> Style:
@@ -684,62 +563,28 @@ class MistakesView(ScrollView, can_focus=True):
             foreground = self._foregrounds[style] = style.without_color + Style(color=style.color)
         return foreground
 
-    def _image(self, test_index: int) -> HalfcellImage:
-        image = self._image_cache.get(test_index)
-        if image is None:
-            assert self._images is not None
-            image = HalfcellImage(self._images[test_index])
-            self.image_render_count += 1
-            self._image_cache[test_index] = image
-        return image
-
     # -- internals ---------------------------------------------------------------------
 
     def _cell_width(self) -> int:
         width = self.scrollable_content_region.width or self.size.width
-        return max(1, width // self._columns)
+        return max(1, width // self._list.columns)
 
     def _update_layout(self) -> None:
         width = self.scrollable_content_region.width or self.size.width
-        self._columns = max(1, width // _MIN_CELL_WIDTH)
-        rows = -(-len(self._shown) // self._columns)
-        self.virtual_size = Size(width, rows * self.item_height)
+        self._list.set_width(width)
+        self.virtual_size = Size(width, self._list.height)
         self.refresh()
-
-    def _cursor_on_screen(self) -> bool:
-        top = (self._cursor // self._columns) * self.item_height
-        viewport = self.scrollable_content_region.height
-        return self.scroll_y - self._image_rows < top < self.scroll_y + viewport
-
-    def _first_on_screen(self) -> int:
-        """The first item whose top line is on screen (or the one filling the screen)."""
-        row = -(-self.scroll_offset.y // self.item_height)
-        if row * self.item_height >= self.scroll_offset.y + self.scrollable_content_region.height:
-            row = self.scroll_offset.y // self.item_height
-        return min(row * self._columns, len(self._shown) - 1)
 
     def _refresh_row(self, row: int) -> None:
         self.refresh_lines(row * self.item_height, self.item_height)
 
     def _rebuild(self, keep: Mistake | None) -> None:
         """Apply filter and sort, keeping ``keep`` under the cursor when it is still shown."""
-        shown = [
-            m
-            for m in self._all
-            if (self.true_filter is None or m.true_label == self.true_filter)
-            and (self.predicted_filter is None or m.predicted_label == self.predicted_filter)
-        ]
-        if self.sort_by == "confidence_desc":
-            shown.sort(key=lambda m: (-m.confidence, m.index))
-        elif self.sort_by == "confidence_asc":
-            shown.sort(key=lambda m: (m.confidence, m.index))
-        self._shown = shown
-        positions = {m.index: i for i, m in enumerate(shown)}
-        self._cursor = positions.get(keep.index, 0) if keep is not None else 0
+        self._list.rebuild(self.sort_by, self.true_filter, self.predicted_filter, keep)
         self._update_layout()
         if self.is_mounted:
             # The order changed under the viewport: show the cursor row at the top.
-            self.scroll_to(y=(self._cursor // self._columns) * self.item_height, animate=False)
+            self.scroll_to(y=self._list.top_of(self._list.cursor), animate=False)
             self._post_updated()
             self._post_highlighted()
 
@@ -747,8 +592,8 @@ class MistakesView(ScrollView, can_focus=True):
         self.post_message(
             self.Updated(
                 self,
-                shown=len(self._shown),
-                total=len(self._all),
+                shown=len(self._list.shown),
+                total=len(self._list.all),
                 sort_by=self.sort_by,
                 true_filter=self.true_filter,
                 predicted_filter=self.predicted_filter,
@@ -757,14 +602,9 @@ class MistakesView(ScrollView, can_focus=True):
         )
 
     def _post_highlighted(self) -> None:
-        if self._shown:
-            self.post_message(self.Highlighted(self, self._shown[self._cursor], self._cursor))
-
-
-def _next_in_cycle(current: int | None, present: set[int]) -> int | None:
-    """The next class after ``current`` among ``present``, wrapping round through None."""
-    after = sorted(c for c in present if current is None or c > current)
-    return after[0] if after else None
+        mistake = self._list.highlighted
+        if mistake is not None:
+            self.post_message(self.Highlighted(self, mistake, self._list.cursor))
 
 
 class MistakesPane(Vertical):
