@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import gc
 import os
-import threading
-import traceback
 from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
@@ -164,7 +162,7 @@ class FmnistApp(PacedKeysApp[int]):
         # app: keep full collections, which stop every thread, from walking it each time.
         # Frozen objects are still freed by reference counting (see tui.engine).
         gc.freeze()
-        self._run_engine()
+        self.engine.start_thread(self.post_message)
         self.runs_tab.refresh_runs()
 
     # --- Drawing what changed ---------------------------------------------------------------
@@ -196,22 +194,6 @@ class FmnistApp(PacedKeysApp[int]):
         self.push_screen(ErrorScreen(title, message, self.log_path))
 
     # --- Engine -----------------------------------------------------------------------------
-
-    def _run_engine(self) -> None:
-        # A thread of our own rather than a Textual worker: workers run in asyncio's executor,
-        # which the app joins on exit, so quitting would wait for the ML runtime (its import,
-        # a kernel in flight). This thread is told to stop (an abort that core checks at
-        # every batch) and given a moment to record how the run ended (tui.startup); after
-        # that the process may end without it, as a kill would: every file is atomic.
-        thread = threading.Thread(target=self._engine_body, name="engine", daemon=True)
-        thread.start()
-
-    def _engine_body(self) -> None:
-        try:
-            self.engine.run(self.post_message)
-        except Exception as error:  # noqa: BLE001 - the app stays usable and says why
-            traceback.print_exc()  # into the log file, which fd 2 points at
-            self.post_message(EngineCrashed(one_line(error)))
 
     def on_engine_crashed(self, message: EngineCrashed) -> None:
         self._sync(self.state.engine_idle())

@@ -32,6 +32,7 @@ from core.session import ContinueRun, NewRun, ResumeRun, RunRequest, RunSession,
 from tui.messages import (
     DataFailed,
     DataReady,
+    EngineCrashed,
     EngineError,
     EngineEvent,
     EngineIdle,
@@ -135,8 +136,29 @@ class Engine:
         """How many commands wait in the queue (for tests: nothing was submitted)."""
         return self._commands.qsize()
 
+    def start_thread(self, post: Post) -> threading.Thread:
+        """Serve commands in a thread of its own, posting what happens with ``post``.
+
+        Not a Textual worker: workers run in asyncio's executor, which the app joins on exit,
+        so quitting would wait for the ML runtime (its import, a kernel in flight). The thread
+        is told to stop (an abort that core checks at every batch) and given a moment to
+        record how the run ended (``tui.startup``); after that the process may end without
+        it, as a kill would: every file is written atomically.
+        """
+
+        def body() -> None:
+            try:
+                self.run(post)
+            except Exception as error:  # noqa: BLE001 - the app stays usable and says why
+                traceback.print_exc()  # into the log file, which fd 2 points at
+                post(EngineCrashed(one_line(error)))
+
+        thread = threading.Thread(target=body, name="engine", daemon=True)
+        thread.start()
+        return thread
+
     def run(self, post: Post) -> None:
-        """The worker's body: serve commands until :class:`Shutdown`."""
+        """The thread's body: serve commands until :class:`Shutdown`."""
         self.thread = threading.current_thread()
         try:
             self.serve(post)
