@@ -6,9 +6,10 @@ TensorFlow's output sent to a log file, the real terminal driver) on the termina
 a pseudo-terminal held by ``bench.pty_session``. The only change is a subclass of the app that
 observes; it changes no behaviour:
 
-- an event-loop lag probe: an asyncio task that asks to wake every 10 ms and records how late
-  it woke (Textual's timers are such asyncio sleeps, so this is the delay any timer, key or
-  message handler sees), split into the time before training and the time while training;
+- an event-loop lag probe: an asyncio task that asks to wake every 10 ms on a fixed schedule
+  and records, for every scheduled tick, how late it was served (Textual's timers are such
+  asyncio sleeps, so this is the delay any timer, key or message handler sees; a stall counts
+  once for each tick it held up), split into the time before training and while training;
 - frame timing: how long each screen update took on the UI thread (layout, render, and
   encoding for the terminal), from ``Screen._on_timer_update``;
 - key-to-screen: for every tab switch, when the first frame that shows the new tab's pane was
@@ -81,18 +82,19 @@ class Probe:
         self.status.flush()
 
     async def lag_ticker(self) -> None:
-        """Sleep 10 ms at a time; record how late each wake-up is, skipping missed ticks."""
+        """Ask to wake every 10 ms on a fixed schedule; record the lag of every scheduled tick.
+
+        A stall of L ms makes every tick that fell inside it late, each by its own amount (L,
+        L - 10, L - 20, ... ms): they are all recorded (see :func:`tick_lags`), so the
+        percentiles weigh a stall by how long it lasted, not as one late wake-up.
+        """
         next_tick = time.perf_counter() + LAG_INTERVAL_S
         while True:
             await asyncio.sleep(max(0.0, next_tick - time.perf_counter()))
-            now = time.perf_counter()
+            lags, next_tick = tick_lags(next_tick, time.perf_counter(), LAG_INTERVAL_S)
             samples = self.lags.get(self.phase)
             if samples is not None:
-                samples.append(now - next_tick)
-            next_tick += LAG_INTERVAL_S
-            if now > next_tick:
-                # Like a Textual timer with skip=True: one late tick, not a burst of catch-ups.
-                next_tick = now + LAG_INTERVAL_S
+                samples.extend(lags)
 
     def start_training(self) -> None:
         if self.gc_freeze:
@@ -195,6 +197,23 @@ class Probe:
             "test_accuracy": test_accuracy,
             "max_rss_self_mib": _max_rss_mib(),
         }
+
+
+def tick_lags(due: float, now: float, interval: float) -> tuple[list[float], float]:
+    """The lag of each tick of the schedule ``due, due + interval, ...`` that fell by ``now``.
+
+    Returns those lags (``now`` minus the tick's time, one per tick, the oldest first) and the
+    first tick still to come. This is the usual correction for event-loop lag (HdrHistogram's
+    "expected interval"): a timer that only measured its own late wake-up would record one
+    sample for a 300 ms stall where 30 ticks of 10 ms were kept waiting, and its p99 would
+    read low exactly when the loop was blocked the longest.
+    """
+    lags: list[float] = []
+    ticks = 0
+    while due + ticks * interval <= now:
+        lags.append(now - (due + ticks * interval))
+        ticks += 1
+    return lags, due + ticks * interval
 
 
 def _dialog_class() -> type[Any]:

@@ -188,7 +188,8 @@ def responsiveness_section(results: dict[str, Result]) -> list[str]:
         f"The app on a {c['screen']} pseudo-terminal trains `{c['model']}` at batch size "
         f"{c['batch_size']} ({c['epochs']} epoch(s), training images: {limit}); every "
         f"{c['tab_switch_every_s']:g} s `2` is typed, and `1` {c['mistakes_tab_for_s']:g} s later."
-        " Lag: how late a 10 ms asyncio timer in the app's event loop wakes. Key to screen: "
+        " Lag: how late each tick of a 10 ms asyncio timer in the app's event loop is served "
+        "(a stall of L ms counts once for each tick it held up). Key to screen: "
         "from the key's byte written on the terminal to the app handing the terminal the first "
         "frame whose layout holds the new tab's pane (same monotonic clock on both sides).",
         "",
@@ -220,6 +221,13 @@ def responsiveness_section(results: dict[str, Result]) -> list[str]:
             f"| event-loop lag, idle before training (ms) | {_fmt(idle.get('p50'))} | "
             f"{_fmt(idle.get('p99'))} | {_fmt(idle.get('max'))} | |"
         )
+    if c.get("lag_samples") != "every scheduled tick":
+        lines += [
+            "",
+            "**The lag rows above predate the per-tick sampling**: that run recorded one sample "
+            "per late wake-up, so a long stall counted once and p50/p99 read low. Re-measure "
+            "with `uv run python -m bench --only responsiveness`.",
+        ]
     gc_full = s.get("gc_full_training")
     if gc_full:
         lines += [

@@ -3,9 +3,10 @@
 The app runs on a 120x40 pseudo-terminal with its real driver (``bench.app_probe``) and trains
 the seed preset. Meanwhile:
 
-- event-loop lag: an asyncio task in the app's loop asks to wake every 10 ms and records how
-  late it wakes; p50 and p99 over the training phase (a late wake-up is exactly the delay a
-  key press, a timer or a message would see);
+- event-loop lag: an asyncio task in the app's loop asks to wake every 10 ms on a fixed
+  schedule and records how late every scheduled tick was served, so a stall of L ms counts
+  as the L / 10 ticks it held up, each late by its own amount; p50 and p99 over the training
+  phase (a late tick is exactly the delay a key press, a timer or a message would see);
 - key to screen: every second the parent types ``2`` (Mistakes tab) and 0.4 s later ``1``
   (back to Train) on the terminal, and the app reports when it handed the terminal the first
   frame whose compositor map holds the newly active pane. Both sides read the same monotonic
@@ -22,6 +23,9 @@ from bench.common import Settings, data_dir_for, median, progress, summarize, wr
 from bench.modes import TabSwitching, Workload, run_app
 
 NAME = "responsiveness"
+LAG_SAMPLES = "every scheduled tick"
+"""How the lag percentiles are sampled (``bench.app_probe.tick_lags``); result files without
+this key took one sample per late wake-up, which under-weights stalls and reads p99 low."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +100,7 @@ def run(settings: Settings) -> dict[str, Any]:
             "data": data,
             "screen": "120x40",
             "lag_interval_ms": 10,
+            "lag_samples": LAG_SAMPLES,
             "tab_switch_every_s": switching.every_s,
             "mistakes_tab_for_s": switching.stay_s,
         },

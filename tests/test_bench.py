@@ -98,3 +98,62 @@ def test_quick_results_never_go_to_the_real_results_folder(
     code = bench_main(["--quick", "--only", "mistakes", "--results-dir", real])
     assert code == 2
     assert "never go to bench/results" in capsys.readouterr().err
+
+
+class _Done(Exception):
+    """Ends a fake-clock run of the lag ticker."""
+
+
+class _StallingClock:
+    """``perf_counter`` and ``asyncio.sleep`` for the lag ticker: every sleep lasts exactly as
+    asked, except one, which the event loop keeps ``stall_s`` longer (a blocked loop)."""
+
+    def __init__(self, stall_at: float, stall_s: float, end: float) -> None:
+        self.now = 0.0
+        self.stall_at, self.stall_s, self.end = stall_at, stall_s, end
+        self.stalled = False
+
+    def perf_counter(self) -> float:
+        return self.now
+
+    async def sleep(self, delay: float) -> None:
+        self.now += delay
+        if not self.stalled and self.now >= self.stall_at:
+            self.stalled = True
+            self.now += self.stall_s
+        if self.now >= self.end:
+            raise _Done
+
+
+def test_a_stall_counts_once_for_every_tick_it_held_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """10 s of 10 ms ticks with one 300 ms stall: 30 ticks were served late (by 300, 290, ...
+    10 ms), 3% of the ticks, so p99 must see the stall. One sample per late wake-up would make
+    it 1 sample in 1,000 and p99 zero."""
+    from bench import app_probe
+    from bench.common import summarize
+
+    clock = _StallingClock(stall_at=5.0, stall_s=0.300, end=10.0)
+    monkeypatch.setattr(app_probe.time, "perf_counter", clock.perf_counter)
+    monkeypatch.setattr(app_probe.asyncio, "sleep", clock.sleep)
+    probe = app_probe.Probe(None)
+    probe.phase = "training"
+    with pytest.raises(_Done):
+        probe.lag_ticker().send(None)
+    lags_ms = [lag * 1000 for lag in probe.lags["training"]]
+    late = sorted((lag for lag in lags_ms if lag > 1.0), reverse=True)
+    assert len(late) == 30
+    assert late[0] == pytest.approx(300, abs=0.01)
+    assert late[-1] == pytest.approx(10, abs=0.01)
+    assert len(lags_ms) == pytest.approx(1000, abs=2)
+    stats = summarize(lags_ms)
+    assert stats["p99"] == pytest.approx(200, abs=5)
+    assert stats["p50"] == pytest.approx(0, abs=0.01)
+
+
+def test_tick_lags_keeps_the_schedule() -> None:
+    from bench.app_probe import tick_lags
+
+    assert tick_lags(1.0, 0.999, 0.01) == ([], 1.0)  # woke early: nothing due yet
+    lags, due = tick_lags(1.0, 1.025, 0.01)
+    assert lags == pytest.approx([0.025, 0.015, 0.005])
+    assert due == pytest.approx(1.03)
