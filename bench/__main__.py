@@ -16,6 +16,7 @@ also rewrite the generated part of ``BENCHMARKS.md``.
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 from collections.abc import Callable
@@ -117,6 +118,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def recorded_command(argv: list[str] | None) -> str:
+    """The command line that ran the harness, as it can be typed again.
+
+    From the command line (``argv`` None) it is the process's own ``sys.orig_argv``, so the
+    interpreter and its options (``-X dev``, ``-O``) are what really ran; a call of
+    :func:`main` with a list is written as the ``-m bench`` command that would do the same.
+    The interpreter is written ``uv run python`` only when it is this project's virtual
+    environment and uv started the session (``$UV``), as ``uv run`` gives the same interpreter.
+    """
+    if argv is None:
+        interpreter, *words = sys.orig_argv
+    else:
+        interpreter, words = sys.executable, ["-m", "bench", *argv]
+    project_python = (ROOT / ".venv" / "bin").absolute()
+    if os.environ.get("UV") and Path(interpreter).absolute().parent == project_python:
+        head = "uv run python"
+    else:
+        head = shlex.quote(interpreter)
+    return f"{head} {shlex.join(words)}"
+
+
 def _selected(only: list[str] | None, quick: bool) -> list[str]:
     if not only and quick:
         return list(QUICK_ALL)
@@ -141,8 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     failures: list[str] = []
     if not args.report:
-        words = sys.argv[1:] if argv is None else argv
-        command = "uv run python -m bench" + (f" {shlex.join(words)}" if words else "")
+        command = recorded_command(argv)
         data_dir = find_data_dir(args.data_dir)
         if args.data_dir is not None and data_dir is None:
             print(f"python -m bench: no Fashion-MNIST files in {args.data_dir}", file=sys.stderr)

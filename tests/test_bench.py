@@ -15,6 +15,7 @@ import pytest
 
 from bench.__main__ import QUICK_ALL, _selected
 from bench.__main__ import main as bench_main
+from bench.common import Settings
 from bench.report import BEGIN_MARK, END_MARK, markdown, update_document
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,3 +158,66 @@ def test_tick_lags_keeps_the_schedule() -> None:
     lags, due = tick_lags(1.0, 1.025, 0.01)
     assert lags == pytest.approx([0.025, 0.015, 0.005])
     assert due == pytest.approx(1.03)
+
+
+def _capture_settings(monkeypatch: pytest.MonkeyPatch) -> list[Settings]:
+    """Swap every benchmark for one that only keeps the settings it was given."""
+    import bench.__main__ as bench_cli
+
+    seen: list[Settings] = []
+
+    def fake(settings: Settings) -> dict[str, object]:
+        seen.append(settings)
+        return {}
+
+    monkeypatch.setattr(bench_cli, "BENCHMARKS", dict.fromkeys(bench_cli.BENCHMARKS, fake))
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("orig_argv", "uv", "expected"),
+    [
+        (
+            ["/opt/py/bin/python3.11", "-X", "dev", "-m", "bench", "--only", "mistakes"],
+            None,
+            "/opt/py/bin/python3.11 -X dev -m bench --only mistakes",
+        ),
+        (
+            [str(ROOT / ".venv/bin/python"), "-m", "bench", "--only", "mistakes"],
+            "/usr/bin/uv",
+            "uv run python -m bench --only mistakes",
+        ),
+        (
+            [str(ROOT / ".venv/bin/python"), "bench/__main__.py", "--only", "mistakes"],
+            None,
+            f"{ROOT / '.venv/bin/python'} bench/__main__.py --only mistakes",
+        ),
+    ],
+)
+def test_the_recorded_command_is_the_real_invocation(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    orig_argv: list[str],
+    uv: str | None,
+    expected: str,
+) -> None:
+    seen = _capture_settings(monkeypatch)
+    options = ["--results-dir", str(tmp_path), "--no-doc"]
+    monkeypatch.setattr(sys, "orig_argv", [*orig_argv, *options])
+    monkeypatch.setattr(sys, "argv", ["bench", *orig_argv[orig_argv.index("--only") :], *options])
+    monkeypatch.delenv("UV", raising=False)
+    if uv:
+        monkeypatch.setenv("UV", uv)
+    assert bench_main() == 0
+    assert seen[0].command == f"{expected} --results-dir {tmp_path} --no-doc"
+
+
+def test_a_call_with_arguments_records_the_equivalent_command(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    seen = _capture_settings(monkeypatch)
+    monkeypatch.delenv("UV", raising=False)
+    assert bench_main(["--only", "mistakes", "--results-dir", str(tmp_path), "--no-doc"]) == 0
+    assert seen[0].command == (
+        f"{sys.executable} -m bench --only mistakes --results-dir {tmp_path} --no-doc"
+    )
