@@ -3,8 +3,17 @@
 Every seed is one ``fmnist-tui train --epochs N --model M --seed S`` in a fresh process, batch
 size 32, the default split (the last 20% of the training set for validation) and the whole
 10,000-image test set. The results come from the run folder the command writes
-(``history.json``, ``metrics.json``). With ``--reuse-runs DIR`` a finished run folder in DIR
-with exactly the same settings stands in for a new run, and the result file says which.
+(``history.json``, ``metrics.json``); beside them the harness writes ``bench-run.json``: the
+command's arguments and the git commit (plus a hash of any uncommitted changes) of the code
+that trained it.
+
+With ``--reuse-runs DIR`` a finished run folder in DIR (or one level below) stands in for a
+new run only when the harness would train exactly that run today: every setting of its
+``config.json`` (model, epochs, batch size, seed, validation split, limits, early-stopping
+patience, data folder) equal to the benchmark's, the same ``fmnist-tui train`` arguments and
+the same code version in its ``bench-run.json``. A folder without that record was not trained
+by the harness and is never reused. The result file lists every candidate and why it was
+rejected.
 """
 
 from __future__ import annotations
@@ -19,12 +28,16 @@ from bench.common import (
     Settings,
     child_env,
     cli_command,
+    code_version,
     data_dir_for,
     median,
+    now_iso,
     progress,
     run_child,
     write_result,
 )
+from core.config import TrainConfig
+from core.files import write_json_file
 from core.runs import parse_started
 
 SEEDS = (0, 1, 2)
@@ -52,6 +65,10 @@ PRESETS = {
 }
 QUICK_EPOCHS = 1
 QUICK_LIMITS = {"limit_train": 2000, "limit_test": 500}
+PROVENANCE_FILE = "bench-run.json"
+"""Written by the harness into each run folder it trains: how, and by which code."""
+RUNS_DIR_ARGUMENT = "<runs-dir>"
+"""Stands for the ``--runs-dir`` value in a recorded command, which differs every time."""
 
 
 def _load_json(path: Path) -> dict[str, Any]:
@@ -78,7 +95,16 @@ def _read_run(folder: Path) -> dict[str, Any]:
         "trainable_params": int(metrics["trainable_params"]),
         "epochs": epochs,
         "epoch_seconds": [float(e["seconds"]) for e in epochs],
+        "trained_by": _provenance(folder),
     }
+
+
+def _provenance(folder: Path) -> dict[str, Any] | None:
+    """The harness's record of how it trained ``folder`` (None: not trained by the harness)."""
+    try:
+        return _load_json(folder / PROVENANCE_FILE)
+    except (OSError, ValueError, BenchError):
+        return None
 
 
 def _started(folder: Path) -> str | None:
@@ -86,46 +112,124 @@ def _started(folder: Path) -> str | None:
     return started.isoformat() if started else None
 
 
-def _matching_run(root: Path, preset: Preset, seed: int) -> Path | None:
-    """The newest finished run in ``root`` trained exactly as this benchmark would."""
-    wanted = {
-        "model": preset.model,
-        "epochs": preset.epochs,
-        "batch_size": BATCH_SIZE,
-        "val_split": 0.2,
-        "seed": seed,
-        "limit_train": None,
-        "limit_test": None,
-    }
+def _expected_config(preset: Preset, seed: int, data_dir: Path, quick: bool) -> dict[str, Any]:
+    """The ``config.json`` that :func:`_train` produces for this seed, every field of it."""
+    limits = QUICK_LIMITS if quick else {}
+    return TrainConfig(
+        epochs=QUICK_EPOCHS if quick else preset.epochs,
+        model=preset.model,
+        batch_size=BATCH_SIZE,
+        val_split=0.2,
+        seed=seed,
+        data_dir=str(data_dir),
+        **limits,
+    ).to_dict()
+
+
+def _train_arguments(preset: Preset, seed: int, data_dir: Path, quick: bool) -> list[str]:
+    """``fmnist-tui train``'s arguments, the runs folder written as :data:`RUNS_DIR_ARGUMENT`."""
+    epochs = QUICK_EPOCHS if quick else preset.epochs
+    arguments = [
+        "train",
+        "--epochs", str(epochs), "--model", preset.model, "--seed", str(seed),
+        "--batch-size", str(BATCH_SIZE), "--data-dir", str(data_dir),
+        "--runs-dir", RUNS_DIR_ARGUMENT, "--no-export",
+    ]  # fmt: skip
+    if quick:
+        arguments += ["--limit-train", str(QUICK_LIMITS["limit_train"])]
+        arguments += ["--limit-test", str(QUICK_LIMITS["limit_test"])]
+    return arguments
+
+
+def _why_not_reusable(
+    folder: Path, config: dict[str, Any], arguments: list[str], code: dict[str, Any]
+) -> list[str]:
+    """Every reason the run in ``folder`` is not the one the harness would train now."""
+    try:
+        found = _load_json(folder / "config.json")
+        history = _load_json(folder / "history.json")
+    except (OSError, ValueError, BenchError) as error:
+        return [f"unreadable: {error}"]
+    reasons: list[str] = []
+    for key, value in config.items():
+        if key not in found:
+            reasons.append(f"config.json has no {key!r} (the benchmark's: {value!r})")
+        elif found[key] != value:
+            reasons.append(f"{key} is {found[key]!r}, the benchmark's {value!r}")
+    reasons += [
+        f"config.json has {key!r}, unknown to this code" for key in found if key not in config
+    ]
+    epochs = len(history.get("epochs", []))
+    if history.get("status") != "finished" or epochs != config["epochs"]:
+        reasons.append(f"not finished: status {history.get('status')!r}, {epochs} epoch(s)")
+    if not (folder / "metrics.json").is_file():
+        reasons.append("no metrics.json (no test evaluation)")
+    record = _provenance(folder)
+    if record is None:
+        reasons.append(f"no {PROVENANCE_FILE}: nothing records which code and command trained it")
+        return reasons
+    if record.get("arguments") != arguments:
+        reasons.append(
+            f"trained with {record.get('arguments')!r}, the benchmark runs {arguments!r}"
+        )
+    trained_by = record.get("code") or {}
+    if code.get("commit") is None:
+        reasons.append("the code version of this checkout is unknown (no git)")
+    elif trained_by.get("commit") != code["commit"]:
+        reasons.append(
+            f"trained by commit {trained_by.get('commit')}, this code is {code['commit']}"
+        )
+    elif trained_by.get("diff_sha256") != code.get("diff_sha256"):
+        reasons.append(
+            "uncommitted changes differ (SHA-256 of `git diff HEAD`): the run's "
+            f"{trained_by.get('diff_sha256') or 'none'}, this checkout's "
+            f"{code.get('diff_sha256') or 'none'}"
+        )
+    return reasons
+
+
+def _candidates(root: Path) -> list[Path]:
+    """Run folders in ``root`` and one level below (a harness work folder holds runs-*/RUN)."""
+    return sorted(
+        {p.parent for pattern in ("*/config.json", "*/*/config.json") for p in root.glob(pattern)}
+    )
+
+
+def find_reusable(
+    root: Path, config: dict[str, Any], arguments: list[str], code: dict[str, Any]
+) -> tuple[Path | None, list[dict[str, Any]]]:
+    """The newest run in ``root`` that the harness would train now, and why each other is not.
+
+    ``config``, ``arguments`` and ``code`` are what the harness would train with: the whole
+    ``config.json``, ``fmnist-tui train``'s arguments and :func:`bench.common.code_version`.
+    """
     matches: list[Path] = []
-    for config_path in root.glob("*/config.json"):
-        folder = config_path.parent
-        try:
-            config = _load_json(config_path)
-            history = _load_json(folder / "history.json")
-        except (OSError, ValueError, BenchError):
-            continue
-        if any(config.get(key) != value for key, value in wanted.items()):
-            continue
-        if history.get("status") != "finished" or len(history.get("epochs", [])) != preset.epochs:
-            continue
-        if (folder / "metrics.json").is_file():
+    rejected: list[dict[str, Any]] = []
+    for folder in _candidates(root):
+        reasons = _why_not_reusable(folder, config, arguments, code)
+        if reasons:
+            rejected.append({"run_dir": str(folder), "reasons": reasons})
+        else:
             matches.append(folder)
-    return max(matches, key=lambda p: p.name) if matches else None
+    chosen = max(matches, key=lambda p: p.name) if matches else None
+    rejected += [
+        {"run_dir": str(folder), "reasons": [f"a newer match was taken: {chosen}"]}
+        for folder in matches
+        if folder != chosen
+    ]
+    return chosen, rejected
 
 
 def _train(settings: Settings, preset: Preset, seed: int, data_dir: Path) -> Path:
     runs_dir = settings.work_dir / f"runs-{preset.benchmark}-s{seed}"
-    epochs = QUICK_EPOCHS if settings.quick else preset.epochs
+    arguments = _train_arguments(preset, seed, data_dir, settings.quick)
     argv = [
-        *cli_command(), "train",
-        "--epochs", str(epochs), "--model", preset.model, "--seed", str(seed),
-        "--batch-size", str(BATCH_SIZE), "--data-dir", str(data_dir),
-        "--runs-dir", str(runs_dir), "--no-export",
-    ]  # fmt: skip
-    if settings.quick:
-        argv += ["--limit-train", str(QUICK_LIMITS["limit_train"])]
-        argv += ["--limit-test", str(QUICK_LIMITS["limit_test"])]
+        *cli_command(),
+        *(str(runs_dir) if word == RUNS_DIR_ARGUMENT else word for word in arguments),
+    ]
+    # Read before the child starts: the code it imports is the code checked out now.
+    code = code_version()
+    started = now_iso()
     result = run_child(
         argv,
         env=child_env(settings.work_dir),
@@ -140,6 +244,8 @@ def _train(settings: Settings, preset: Preset, seed: int, data_dir: Path) -> Pat
     folders = [p for p in runs_dir.iterdir() if (p / "metrics.json").is_file()]
     if len(folders) != 1:
         raise BenchError(f"expected one finished run in {runs_dir}, found {len(folders)}")
+    record = {"arguments": arguments, "code": code, "started": started, "command": argv}
+    write_json_file(folders[0] / PROVENANCE_FILE, record)
     return folders[0]
 
 
@@ -148,10 +254,23 @@ def run(settings: Settings, name: str) -> dict[str, Any]:
     data_dir, data = data_dir_for(settings, name)
     seeds = SEEDS[:1] if settings.quick else SEEDS
     per_seed: list[dict[str, Any]] = []
+    reuse: dict[str, Any] | None = None
+    if settings.reuse_runs is not None and not settings.quick:
+        reuse = {"dir": str(settings.reuse_runs), "code": code_version(), "seeds": {}}
     for seed in seeds:
         reused = None
-        if settings.reuse_runs is not None and not settings.quick:
-            reused = _matching_run(settings.reuse_runs, preset, seed)
+        if reuse is not None:
+            reused, rejected = find_reusable(
+                settings.reuse_runs or Path(),
+                _expected_config(preset, seed, data_dir, settings.quick),
+                _train_arguments(preset, seed, data_dir, settings.quick),
+                reuse["code"],
+            )
+            reuse["seeds"][str(seed)] = {
+                "reused": str(reused) if reused else None,
+                "rejected": rejected,
+            }
+            progress(f"{name}: seed {seed}: {len(rejected)} run folder(s) not reusable")
         if reused is not None:
             progress(f"{name}: seed {seed}: reusing {reused}")
             record = {**_read_run(reused), "source": "reused"}
@@ -208,6 +327,7 @@ def run(settings: Settings, name: str) -> dict[str, Any]:
         "summary": summary,
         "curves_png": plot.name,
         "runs": [{k: v for k, v in r.items() if k != "config"} for r in per_seed],
+        **({"reuse": reuse} if reuse is not None else {}),
     }
     write_result(settings, name, payload)
     return payload

@@ -6,6 +6,7 @@ interpreter per measurement, so that no run inherits another's warm caches or me
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shlex
@@ -66,12 +67,39 @@ def now_iso() -> str:
     return datetime.now().astimezone().isoformat(timespec="seconds")
 
 
+def code_version(root: Path = ROOT) -> dict[str, Any]:
+    """Which code is checked out in ``root``: the git commit and any uncommitted changes.
+
+    ``commit`` is None where git cannot tell (no repository, no git); ``diff_sha256`` is the
+    SHA-256 of ``git diff HEAD`` (tracked files only), None when they match the commit. Two
+    runs ran the same code when both match.
+    """
+
+    def git(*args: str) -> bytes | None:
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(root), *args], capture_output=True, timeout=60, check=True
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout
+
+    head = git("rev-parse", "--verify", "HEAD")
+    diff = git("diff", "HEAD", "--binary") if head else None
+    if diff is None:
+        return {"commit": None, "diff_sha256": None}
+    return {
+        "commit": head.decode().strip() if head else None,
+        "diff_sha256": hashlib.sha256(diff).hexdigest() if diff else None,
+    }
+
+
 def result_path(results_dir: Path, name: str) -> Path:
     return results_dir / f"{name}.json"
 
 
 def write_result(settings: Settings, name: str, payload: dict[str, Any]) -> Path:
-    """Write ``results_dir/<name>.json`` atomically, stamped with date, command and machine."""
+    """Write ``results_dir/<name>.json`` atomically, stamped with date, command, code, machine."""
     from bench.machine import describe_machine
 
     record = {
@@ -79,6 +107,7 @@ def write_result(settings: Settings, name: str, payload: dict[str, Any]) -> Path
         "quick": settings.quick,
         "date": now_iso(),
         "command": settings.command,
+        "code": code_version(),
         "machine": describe_machine(),
         **payload,
     }

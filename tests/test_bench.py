@@ -221,3 +221,166 @@ def test_a_call_with_arguments_records_the_equivalent_command(
     assert seen[0].command == (
         f"{sys.executable} -m bench --only mistakes --results-dir {tmp_path} --no-doc"
     )
+
+
+# --- --reuse-runs -------------------------------------------------------------------------
+
+REUSE_PRESET = "accuracy-seed"
+DATA_DIR = "/data/fashion-mnist"
+HARNESS_ARGUMENTS = [
+    "train", "--epochs", "10", "--model", "seed", "--seed", "0", "--batch-size", "32",
+    "--data-dir", DATA_DIR, "--runs-dir", "<runs-dir>", "--no-export",
+]  # fmt: skip
+
+
+def _harness_config(seed: int = 0) -> dict[str, object]:
+    """The config.json that ``fmnist-tui train`` writes for the harness's seed-preset run."""
+    return {
+        "epochs": 10, "model": "seed", "batch_size": 32, "val_split": 0.2, "seed": seed,
+        "limit_train": None, "limit_test": None, "data_dir": DATA_DIR, "patience": None,
+    }  # fmt: skip
+
+
+def _write_run(
+    folder: Path,
+    config: dict[str, object],
+    *,
+    accuracy: float,
+    provenance: dict[str, object] | None,
+) -> Path:
+    folder.mkdir(parents=True)
+    epochs = [
+        {"epoch": e, "seconds": 1.0, "accuracy": 0.9, "loss": 0.3, "val_accuracy": 0.9,
+         "val_loss": 0.3}
+        for e in range(1, int(str(config.get("epochs", 10))) + 1)
+    ]  # fmt: skip
+    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "history.json").write_text(json.dumps({"status": "finished", "epochs": epochs}))
+    (folder / "metrics.json").write_text(
+        json.dumps({"test_accuracy": accuracy, "test_loss": 0.3, "trainable_params": 394_530})
+    )
+    if provenance is not None:
+        (folder / "bench-run.json").write_text(json.dumps(provenance))
+    return folder
+
+
+def _run_accuracy_with_reuse(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, reuse_dir: Path
+) -> dict[str, object]:
+    """``accuracy-seed`` with --reuse-runs, training faked (test accuracy 0.5 marks a trained
+    seed) and the result file captured instead of written."""
+    from bench import accuracy
+
+    def fake_train(settings: Settings, preset: object, seed: int, data_dir: Path) -> Path:
+        folder = tmp_path / "trained" / f"s{seed}"
+        return _write_run(folder, _harness_config(seed), accuracy=0.5, provenance=None)
+
+    written: dict[str, object] = {}
+    monkeypatch.setattr(accuracy, "code_version", lambda: THIS_CODE, raising=False)
+    monkeypatch.setattr(accuracy, "_train", fake_train)
+    monkeypatch.setattr(accuracy, "_plot", lambda *args: None)
+    monkeypatch.setattr(accuracy, "write_result", lambda s, n, payload: written.update(payload))
+    settings = Settings(
+        results_dir=tmp_path / "results",
+        quick=False,
+        command="test",
+        data_dir=Path(DATA_DIR),
+        work_dir=tmp_path / "work",
+        reuse_runs=reuse_dir,
+    )
+    accuracy.run(settings, REUSE_PRESET)
+    return written
+
+
+THIS_CODE = {"commit": "c" * 40, "diff_sha256": None}
+"""The code version the faked harness runs (``bench.accuracy.code_version`` is replaced)."""
+
+
+def _good_provenance() -> dict[str, object]:
+    return {"arguments": HARNESS_ARGUMENTS, "code": THIS_CODE}
+
+
+DROP = object()
+"""A config value that stands for a key missing from config.json."""
+DIFFERENCES: dict[str, tuple[dict[str, object], dict[str, object] | None, str]] = {
+    # name: (config changes, provenance (None: no bench-run.json), a word of the reason)
+    "model": ({"model": "seed-deep"}, {}, "model"),
+    "epochs": ({"epochs": 9}, {}, "epochs"),
+    "batch size": ({"batch_size": 64}, {}, "batch_size"),
+    "seed": ({"seed": 1}, {}, "seed"),
+    "val split": ({"val_split": 0.1}, {}, "val_split"),
+    "limit train": ({"limit_train": 2000}, {}, "limit_train"),
+    "limit test": ({"limit_test": 500}, {}, "limit_test"),
+    "patience": ({"patience": 3}, {}, "patience"),
+    "no patience key (older code)": ({"patience": DROP}, {}, "patience"),
+    "data source": ({"data_dir": None}, {}, "data_dir"),
+    "other data folder": ({"data_dir": "/elsewhere"}, {}, "data_dir"),
+    "no record of its code": ({}, None, "bench-run.json"),
+    "other commit": ({}, {"code": {"commit": "0" * 40, "diff_sha256": None}}, "commit"),
+    "uncommitted changes": ({}, {"code": {"diff_sha256": "f" * 64}}, "uncommitted"),
+    "other command": ({}, {"arguments": HARNESS_ARGUMENTS[:-1]}, "trained with"),
+}
+
+
+@pytest.mark.parametrize("difference", list(DIFFERENCES))
+def test_reuse_rejects_a_run_that_differs_in_anything(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, difference: str
+) -> None:
+    changes, provenance_changes, reason = DIFFERENCES[difference]
+    config = {**_harness_config(), **changes}
+    config = {key: value for key, value in config.items() if value is not DROP}
+    provenance = None
+    if provenance_changes is not None:
+        good = _good_provenance()
+        code = {**good["code"], **provenance_changes.get("code", {})}  # type: ignore[dict-item]
+        provenance = {**good, **provenance_changes, "code": code}
+    candidate = _write_run(
+        tmp_path / "reuse" / "20261124-100000-seed", config, accuracy=0.99, provenance=provenance
+    )
+    result = _run_accuracy_with_reuse(monkeypatch, tmp_path, tmp_path / "reuse")
+
+    runs = result["runs"]
+    assert isinstance(runs, list)
+    assert [run["source"] for run in runs] == ["trained"] * 3
+    assert [run["test_accuracy"] for run in runs] == [0.5] * 3
+    rejected = result["reuse"]["seeds"]["0"]["rejected"]  # type: ignore[index]
+    assert [r["run_dir"] for r in rejected] == [str(candidate)]
+    assert any(reason in why for why in rejected[0]["reasons"]), rejected[0]["reasons"]
+
+
+def test_reuse_takes_a_run_the_harness_trained_with_this_code(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    reuse = tmp_path / "reuse" / "runs-accuracy-seed-s0"
+    _write_run(reuse / "20261124-090000-seed", _harness_config(), accuracy=0.98,
+               provenance=_good_provenance())  # fmt: skip
+    newer = _write_run(reuse / "20261124-100000-seed", _harness_config(), accuracy=0.99,
+                       provenance=_good_provenance())  # fmt: skip
+    result = _run_accuracy_with_reuse(monkeypatch, tmp_path, tmp_path / "reuse")
+    runs = result["runs"]
+    assert isinstance(runs, list)
+    assert [(run["source"], run["test_accuracy"]) for run in runs] == [
+        ("reused", 0.99), ("trained", 0.5), ("trained", 0.5)
+    ]  # fmt: skip
+    assert runs[0]["trained_by"]["arguments"] == HARNESS_ARGUMENTS
+    assert result["reuse"]["seeds"]["0"]["reused"] == str(newer)  # type: ignore[index]
+
+
+def test_the_published_reused_runs_are_not_what_the_harness_trains() -> None:
+    """The two CPU runs of ``improved`` kept in bench/results were trained without
+    ``--data-dir`` and with exports on, before patience existed, and record no commit."""
+    from bench.accuracy import PRESETS, _expected_config, _train_arguments, find_reusable
+    from bench.common import DEBIAN_DATA_DIR, code_version
+
+    preset = PRESETS["accuracy-improved"]
+    for seed in (0, 1):
+        chosen, rejected = find_reusable(
+            ROOT / "bench" / "results",
+            _expected_config(preset, seed, DEBIAN_DATA_DIR, quick=False),
+            _train_arguments(preset, seed, DEBIAN_DATA_DIR, quick=False),
+            code_version(),
+        )
+        assert chosen is None
+        reasons = next(r for r in rejected if r["run_dir"].endswith(f"seed{seed}"))["reasons"]
+        assert any("data_dir is None" in why for why in reasons)
+        assert any("no bench-run.json" in why for why in reasons)
