@@ -1,25 +1,37 @@
 """Tune the improved preset on a GPU box that has Keras+JAX but no TensorFlow.
 
 Runs one variant/seed: KERAS_BACKEND=jax python bench/gpu_tune.py VARIANT SEED DATA_DIR EPOCHS
-Prints one JSON line with per-epoch metrics and the test accuracy.
+Prints one JSON line with per-epoch metrics and the test accuracy, stamped with the device,
+the Keras backend and versions, the date and the code version (:func:`run_metadata`).
+
+The code version comes from git when the checkout has it; a copy without ``.git`` (the GPU
+box gets the working tree only) must be told it in ``$BENCH_CODE``, the JSON of
+``bench.common.code_version()`` on the machine that has the checkout (``bench/gpu_tune.sh``
+says how). Without either the script refuses to run: a result that cannot name its code is
+not recorded.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
+from datetime import datetime
+from importlib import metadata
+from typing import Any
 
-import keras
 import numpy as np
-from keras import layers
 
-from core.data import load_dataset
-from core.evaluation import evaluate_probabilities
-from core.models import INPUT_SHAPE, Preset, compile_model
+from bench.common import code_version
+
+# Keras and ``core`` (which imports Keras) are imported where they are used, so that the
+# metadata stamp can be tested, and checked on a box, without loading a backend first.
 
 
-def conv_bn(filters: int) -> list[layers.Layer]:
+def conv_bn(filters: int) -> list[Any]:
+    from keras import layers
+
     return [
         layers.Conv2D(filters, 3, padding="same", use_bias=False),
         layers.BatchNormalization(),
@@ -34,8 +46,13 @@ def net(
     flip=True,
     erase=0.0,
     third_single=False,
-) -> keras.Model:
-    aug: list[layers.Layer] = []
+) -> Any:
+    import keras
+    from keras import layers
+
+    from core.models import INPUT_SHAPE
+
+    aug: list[Any] = []
     if flip:
         aug.append(layers.RandomFlip("horizontal"))
     if shift:
@@ -109,11 +126,85 @@ VARIANTS = {
 }
 
 
+def _code() -> dict[str, Any]:
+    """This checkout's code version, from git or else from ``$BENCH_CODE``."""
+    code = code_version()
+    if code.get("commit"):
+        return code
+    given = os.environ.get("BENCH_CODE")
+    if given:
+        code = json.loads(given)
+        if isinstance(code, dict) and code.get("commit"):
+            return {"commit": code["commit"], "diff_sha256": code.get("diff_sha256")}
+    raise SystemExit(
+        "gpu_tune: no git here and no $BENCH_CODE: set BENCH_CODE to the output of "
+        "`uv run python -c 'import json; from bench.common import code_version; "
+        "print(json.dumps(code_version()))'` on the machine with the checkout"
+    )
+
+
+def _device(backend: str) -> str:
+    """The accelerator the backend computes on (its first device), in its own words."""
+    if backend == "jax":
+        import jax
+
+        device = jax.devices()[0]
+        return f"{device.platform}: {device.device_kind}"
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        if not gpus:
+            return "cpu"
+        details = tf.config.experimental.get_device_details(gpus[0])
+        return f"gpu: {details.get('device_name', gpus[0].name)}"
+    if backend == "torch":
+        import torch
+
+        return f"gpu: {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "cpu"
+    return "unknown"
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def run_metadata() -> dict[str, Any]:
+    """What every record says about where and with what it ran: device, backend, date, code.
+
+    Raises SystemExit when the code version cannot be established (see the module docstring).
+    """
+    import keras
+
+    code = _code()
+    backend = keras.backend.backend()
+    return {
+        "device": _device(backend),
+        "backend": {
+            "name": backend,
+            "version": _version(backend),
+            "keras": keras.__version__,
+        },
+        "date": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "commit": code["commit"],
+        "diff_sha256": code.get("diff_sha256"),
+    }
+
+
 def main() -> None:
+    import keras
+
+    from core.data import load_dataset
+    from core.evaluation import evaluate_probabilities
+    from core.models import Preset, compile_model
+
     variant, seed, data_dir, epochs = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
     batch = int(sys.argv[5]) if len(sys.argv) > 5 else 32
+    stamp = run_metadata()  # before training: refuse early when the code version is unknown
     keras.utils.set_random_seed(seed)
-    import os
 
     limit = int(os.environ.get("LIMIT", "0")) or None
     ds = load_dataset(data_dir, limit_train=limit, limit_test=limit)
@@ -176,6 +267,7 @@ def main() -> None:
                 "test_accuracy": ev.test_accuracy,
                 "tta": tta,
                 "history": history,
+                **stamp,
             }
         ),
         flush=True,

@@ -330,6 +330,48 @@ def _gpu_records(name: str) -> list[Result]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
+def gpu_provenance(records: list[Result]) -> list[str]:
+    """Where and from which code the GPU records came, as far as they say."""
+    stamped = [r for r in records if "commit" in r]
+    older = [r for r in records if "commit" not in r]
+    lines: list[str] = []
+    if stamped:
+        devices = sorted({str(r["device"]) for r in stamped})
+        backends = sorted(
+            {
+                f"{r['backend']['name']} {r['backend'].get('version') or '?'}, "
+                f"Keras {r['backend'].get('keras') or '?'}"
+                for r in stamped
+            }
+        )
+        dates = sorted(str(r["date"])[:10] for r in stamped)
+        commits = sorted({str(r["commit"])[:10] for r in stamped})
+        dirty = sum(1 for r in stamped if r.get("diff_sha256"))
+        lines.append(
+            f"{len(stamped)} record(s) name their device ({'; '.join(devices)}), backend "
+            f"({'; '.join(backends)}), date ({dates[0]} to {dates[-1]}) and commit "
+            f"({', '.join(commits)})"
+            + (f"; {dirty} ran with uncommitted changes" if dirty else "")
+            + "."
+        )
+    if older:
+        added = sorted(
+            {
+                (r["reconstructed"]["added_in_commit"][:10], r["reconstructed"]["committed"][:10])
+                for r in older
+                if "reconstructed" in r
+            }
+        )
+        where = "; ".join(f"added in commit {c} on {d}" for c, d in added) or "origin unknown"
+        lines.append(
+            f"{len(older)} record(s) predate the per-record device, backend, date and commit: "
+            f"{where} (from git), so they were measured on or before that date with code that "
+            "is not known; the H100 and JAX come from the file names (`reconstructed` in each "
+            "line)."
+        )
+    return [" ".join(lines), ""] if lines else []
+
+
 def gpu_section() -> list[str]:
     lines = [
         "## GPU",
@@ -343,6 +385,8 @@ def gpu_section() -> list[str]:
         "",
     ]
     tuning = _gpu_records("improved_tuning_h100_keras_jax.jsonl")
+    timing = _gpu_records("epoch_seconds_h100_keras_jax.jsonl")
+    lines += gpu_provenance(tuning + timing)
     if tuning:
         groups: dict[str, list[Result]] = defaultdict(list)
         for record in tuning:
@@ -386,7 +430,6 @@ def gpu_section() -> list[str]:
             "comparable; see the next table for those.",
             "",
         ]
-    timing = _gpu_records("epoch_seconds_h100_keras_jax.jsonl")
     if timing:
         lines += [
             "### Epoch seconds on the H100 (bare Keras fit on JAX, batch size 32)",

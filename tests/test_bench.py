@@ -384,3 +384,77 @@ def test_the_published_reused_runs_are_not_what_the_harness_trains() -> None:
         reasons = next(r for r in rejected if r["run_dir"].endswith(f"seed{seed}"))["reasons"]
         assert any("data_dir is None" in why for why in reasons)
         assert any("no bench-run.json" in why for why in reasons)
+
+
+# --- GPU result records -----------------------------------------------------------------------
+
+
+def _fake_keras_on_jax(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keras 3.15.1 on JAX with one H200, without loading either."""
+    from types import SimpleNamespace
+
+    device = SimpleNamespace(platform="gpu", device_kind="NVIDIA H200")
+    keras = SimpleNamespace(__version__="3.15.1", backend=SimpleNamespace(backend=lambda: "jax"))
+    monkeypatch.setitem(sys.modules, "keras", keras)
+    monkeypatch.setitem(sys.modules, "jax", SimpleNamespace(devices=lambda: [device]))
+
+
+def test_gpu_records_name_device_backend_date_and_commit(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import datetime
+
+    from bench import gpu_tune
+
+    _fake_keras_on_jax(monkeypatch)
+    monkeypatch.setattr(gpu_tune, "_version", lambda name: {"jax": "0.8.1"}.get(name))
+    monkeypatch.setattr(gpu_tune, "code_version", lambda: {"commit": "a" * 40, "diff_sha256": None})
+    stamp = gpu_tune.run_metadata()
+    assert stamp["device"] == "gpu: NVIDIA H200"
+    assert stamp["backend"] == {"name": "jax", "version": "0.8.1", "keras": "3.15.1"}
+    assert datetime.fromisoformat(stamp["date"]).tzinfo is not None
+    assert stamp["commit"] == "a" * 40
+
+
+def test_gpu_records_take_the_commit_from_bench_code_without_git(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bench import gpu_tune
+
+    _fake_keras_on_jax(monkeypatch)
+    monkeypatch.setattr(gpu_tune, "code_version", lambda: {"commit": None, "diff_sha256": None})
+    monkeypatch.delenv("BENCH_CODE", raising=False)
+    with pytest.raises(SystemExit, match="BENCH_CODE"):
+        gpu_tune.run_metadata()
+    monkeypatch.setenv("BENCH_CODE", json.dumps({"commit": "b" * 40, "diff_sha256": "d" * 64}))
+    stamp = gpu_tune.run_metadata()
+    assert (stamp["commit"], stamp["diff_sha256"]) == ("b" * 40, "d" * 64)
+
+
+def test_every_published_gpu_record_says_where_it_ran_or_that_it_cannot() -> None:
+    """New records carry their metadata; the older ones say what was reconstructed, and how."""
+    lines = [
+        json.loads(line)
+        for path in sorted((ROOT / "bench" / "results" / "gpu").glob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line
+    ]
+    assert lines
+    for record in lines:
+        if "reconstructed" in record:
+            assert {"device", "backend", "date", "commit"}.isdisjoint(record)
+            assert record["reconstructed"]["added_in_commit"]
+        else:
+            assert {"device", "backend", "date", "commit"} <= set(record)
+
+
+def test_the_gpu_section_says_what_each_record_ran_on() -> None:
+    from bench.report import gpu_provenance
+
+    stamped = {
+        "device": "gpu: NVIDIA H200", "date": "2026-11-30T10:00:00+00:00", "commit": "a" * 40,
+        "diff_sha256": None, "backend": {"name": "jax", "version": "0.8.1", "keras": "3.15.1"},
+    }  # fmt: skip
+    older = {"reconstructed": {"added_in_commit": "b" * 40, "committed": "2026-11-24T12:00"}}
+    text = " ".join(gpu_provenance([stamped, older]))
+    assert "date (2026-11-30 to 2026-11-30) and commit (aaaaaaaaaa)" in text
+    assert "name their device (gpu: NVIDIA H200), backend (jax 0.8.1, Keras 3.15.1)" in text
+    assert "1 record(s) predate" in text and "added in commit bbbbbbbbbb on 2026-11-24" in text
