@@ -237,7 +237,7 @@ def child_env(work_dir: Path, *, bytecode: bool = True, **extra: str) -> dict[st
 
     With ``bytecode`` the children share a bytecode cache outside the project
     (``PYTHONPYCACHEPREFIX``), as an installed program has after its first start: without
-    one, every start compiles TensorFlow's Python from source, which costs 10-20 s here.
+    one, every start compiles TensorFlow's Python from source (``coldstart`` measures the cost).
     Logs go to the scratch folder, never into the user's XDG folders. ``TERM`` and
     ``COLORTERM`` describe a 24-bit-colour terminal.
     """

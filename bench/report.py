@@ -42,7 +42,11 @@ def _goal(met: bool) -> str:
 def _stamp(result: Result) -> str:
     quick = " **(quick mode: subsets, smoke test only)**" if result.get("quick") else ""
     date = str(result.get("date", "?"))[:16].replace("T", " ")
-    return f"_Measured {date} with `{result.get('command', '?')}`{quick}._"
+    code = result.get("code") or {}
+    commit = f" at commit {str(code['commit'])[:10]}" if code.get("commit") else ""
+    if commit and code.get("diff_sha256"):
+        commit += " with uncommitted changes"
+    return f"_Measured {date} with `{result.get('command', '?')}`{commit}{quick}._"
 
 
 def _gc_longest(stats: dict[str, Any]) -> str:
@@ -98,6 +102,17 @@ def accuracy_section(results: dict[str, Result], results_dir: Path, link_base: P
             if "reused" in s.get("sources", [])
             else ""
         )
+        unchecked = [
+            str(run["seed"])
+            for run in result.get("runs", [])
+            if run.get("source") == "reused" and not run.get("trained_by")
+        ]
+        if unchecked:
+            reused += (
+                f" **Seed(s) {', '.join(unchecked)} reuse run folders that record neither the "
+                "harness's command nor a commit** (taken before `--reuse-runs` checked them): "
+                f"re-measure with `uv run python -m bench --only {name}`."
+            )
         notes.append(f"- `{model}`: {_stamp(result)}{curves}{reused}")
         goal = s.get("goal")
         if goal:

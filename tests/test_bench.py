@@ -458,3 +458,39 @@ def test_the_gpu_section_says_what_each_record_ran_on() -> None:
     assert "date (2026-11-30 to 2026-11-30) and commit (aaaaaaaaaa)" in text
     assert "name their device (gpu: NVIDIA H200), backend (jax 0.8.1, Keras 3.15.1)" in text
     assert "1 record(s) predate" in text and "added in commit bbbbbbbbbb on 2026-11-24" in text
+
+
+# --- BENCHMARKS.md against the result files ---------------------------------------------------
+
+
+def _document_parts() -> tuple[str, str]:
+    """BENCHMARKS.md's hand-written prose and its generated block."""
+    text = (ROOT / "BENCHMARKS.md").read_text(encoding="utf-8")
+    head, rest = text.split(BEGIN_MARK, 1)
+    generated, tail = rest.split(END_MARK, 1)
+    return head + tail, generated
+
+
+def test_the_cold_start_figures_in_benchmarks_md_are_the_result_file_s() -> None:
+    """The cold-start table is the one built from coldstart.json, and every number of seconds
+    the prose gives for starting without bytecode is one of that file's medians."""
+    import re
+
+    from bench.common import read_results
+    from bench.report import coldstart_section
+
+    results = read_results(ROOT / "bench" / "results")
+    prose, generated = _document_parts()
+    assert "\n".join(coldstart_section(results)).strip() in generated
+
+    medians = {
+        round(float(figure), 1)
+        for variant in results["coldstart"]["summary"].values()
+        for key in ("first_frame_s", "import_tensorflow_s", "tensorflow_ready_in_app_s")
+        for figure in [variant[key].get("median")]
+        if figure is not None
+    }
+    paragraph = next(p for p in prose.split("\n- ") if "PYTHONPYCACHEPREFIX" in p)
+    quoted = [float(n) for n in re.findall(r"(\d+(?:\.\d+)?) s\b", paragraph)]
+    assert quoted, paragraph
+    assert [n for n in quoted if round(n, 1) not in medians] == [], (paragraph, medians)
