@@ -48,6 +48,10 @@ class Preset:
     """Evaluate with an exponential moving average of the weights when set."""
 
 
+PREPROCESSING_LAYERS = 2
+"""Layers before the preset's own: scaling and the channel axis (``model.layers[2:]``)."""
+
+
 def _preprocessing() -> list[keras.KerasTensor | layers.Layer]:
     return [
         keras.Input(shape=IMAGE_SHAPE, dtype="uint8", name="image"),
@@ -160,22 +164,19 @@ def compile_model(
     steps_per_epoch: int,
     epochs: int,
     *,
-    steps_per_execution: int = 1,
     optimizer: keras.optimizers.Optimizer | None = None,
 ) -> None:
     """Compile ``model`` with the preset's optimizer, schedule and loss.
 
+    The compile settings are saved in ``model.keras``: they keep Keras' defaults (one batch
+    per call), since PyTorch's Keras refuses to load a file that asks for more. Training
+    sets ``model.steps_per_execution`` itself.
+
     Args:
-        steps_per_execution: batches run in one call into the backend (a device-side loop
-            on TensorFlow); callbacks see every N-th batch.
         optimizer: keep this optimizer (with its moments and schedule) instead of a new one.
     """
     if optimizer is not None:
-        model.compile(
-            optimizer=optimizer,
-            steps_per_execution=steps_per_execution,
-            **_loss_and_metrics(preset),
-        )
+        model.compile(optimizer=optimizer, **_loss_and_metrics(preset))
         return
     learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = preset.learning_rate
     if preset.cosine_decay:
@@ -199,9 +200,7 @@ def compile_model(
             use_ema=preset.ema_momentum is not None,
             ema_momentum=preset.ema_momentum or 0.99,
         )
-    model.compile(
-        optimizer=optimizer, steps_per_execution=steps_per_execution, **_loss_and_metrics(preset)
-    )
+    model.compile(optimizer=optimizer, **_loss_and_metrics(preset))
 
 
 def _loss_and_metrics(preset: Preset) -> dict[str, Any]:

@@ -135,8 +135,18 @@ def steps_per_execution_for(step_seconds: float | None, backend: str) -> int:
     return max(1, min(MAX_STEPS_PER_EXECUTION, steps))
 
 
+def _use_device_loop(model: keras.Model) -> None:
+    """On JAX, run each call's batches in one jitted loop (Keras loops over them in Python)."""
+    steps = model.steps_per_execution
+    if steps > 1 and getattr(model.train_function, "steps", None) != steps:
+        from core.jax_steps import ScanTrainFunction
+
+        model.train_function = ScanTrainFunction(model, steps)
+
+
 def _set_steps_per_execution(model: keras.Model, steps: int) -> None:
-    """Change ``model``'s batches per call; its compiled functions are rebuilt for it."""
+    """Change ``model``'s batches per call; its compiled functions are rebuilt for it. The
+    compile config saved with the model keeps one batch per call (see ``compile_model``)."""
     if model.steps_per_execution == steps:
         return
     model.steps_per_execution = steps
@@ -199,9 +209,10 @@ class _EventCallback(keras.callbacks.Callback):  # type: ignore[misc]
         done = min(batch + 1, self.batches)
         now = time.perf_counter()
         if self._timed_from is None:
-            # Step time from the end of the first call on: that call may include tracing.
+            # Step time from the end of the first call on: that call may include tracing,
+            # and so may the epoch's last (a smaller last batch is a new shape to compile).
             self._timed_from = (now, done)
-        elif done > self._timed_from[1]:
+        elif self._timed_from[1] < done < self.batches:
             self.state.step_seconds = (now - self._timed_from[0]) / (done - self._timed_from[1])
         if done < self.batches and now - self._last_report < PROGRESS_INTERVAL_S:
             return
@@ -314,7 +325,7 @@ def train(
             # A fresh model, or training past the end of a cosine schedule: compile for the
             # epochs ahead (for a cosine schedule, a warm restart). Otherwise the optimizer,
             # its moments and its schedule carry on where they were.
-            compile_model(state.model, preset, batches, config.epochs, steps_per_execution=steps)
+            compile_model(state.model, preset, batches, config.epochs)
             state.schedule_end = final_epoch
         validation = (
             dataset.x_val,
@@ -355,6 +366,8 @@ def train(
                     _set_steps_per_execution(state.model, wanted)
             else:
                 _set_steps_per_execution(state.model, steps)
+            if backend == "jax":
+                _use_device_loop(state.model)
             x_train, y_train = epoch_arrays(
                 dataset.x_train, dataset.y_train, seed=config.seed, epoch=epoch, one_hot=one_hot
             )

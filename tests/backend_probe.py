@@ -69,6 +69,33 @@ def diverge() -> dict[str, object]:
     return {"kind": failed.kind, "message": failed.message}
 
 
+def device_loop() -> dict[str, object]:
+    """JAX: the same epochs with the call's batches in one ``lax.scan`` and one by one."""
+    import threading
+
+    import keras
+
+    from core import training
+    from core.config import TrainConfig
+    from core.data import prepare, synthetic_raw
+
+    dataset = prepare(synthetic_raw(train=500, test=20, seed=0))
+    training.FIRST_STEPS_PER_EXECUTION = 4
+    training.steps_per_execution_for = lambda seconds, backend: 4  # type: ignore[assignment]
+    results = {}
+    for name, loop in (("scan", training._use_device_loop), ("python", lambda model: None)):
+        training._use_device_loop = loop  # type: ignore[assignment]
+        state = training.train(
+            TrainConfig(epochs=2), lambda event: None, threading.Event(), dataset=dataset
+        )
+        results[name] = {
+            "history": [m.to_dict() for m in state.history],
+            "iterations": int(keras.ops.convert_to_numpy(state.model.optimizer.iterations)),
+            "train_function": type(state.model.train_function).__name__,
+        }
+    return results
+
+
 def main() -> int:
     backend, command, *args = sys.argv[1:]
     os.environ["KERAS_BACKEND"] = backend
@@ -79,6 +106,11 @@ def main() -> int:
         result: dict[str, object] = {"code": code}
     elif command == "classify":
         result = classify(*args)
+    elif command == "device-loop":
+        from core.backend import select_backend
+
+        select_backend(backend)  # type: ignore[arg-type]
+        result = device_loop()
     elif command == "nan":
         from core.backend import select_backend
 

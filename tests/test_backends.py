@@ -195,6 +195,20 @@ def test_a_diverging_loss_fails_alike_on_every_backend(backend: str, tmp_path: P
     assert result["message"].startswith("training diverged: loss became nan in epoch 1")
 
 
+@pytest.mark.skipif(not installed("jax"), reason="the jax backend is not installed")
+def test_jax_runs_each_calls_batches_in_one_device_loop_with_the_same_result(
+    tmp_path: Path,
+) -> None:
+    result = probe(tmp_path, "jax", "device-loop")
+    scan, python = result["scan"], result["python"]
+    assert scan["train_function"] == "ScanTrainFunction"
+    assert python["train_function"] != "ScanTrainFunction"
+    assert scan["iterations"] == python["iterations"] == 2 * 13
+    for mine, theirs in zip(scan["history"], python["history"], strict=True):
+        for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+            assert mine[key] == pytest.approx(theirs[key], rel=1e-4, abs=1e-5), key
+
+
 def test_select_backend_says_how_to_install_a_missing_one(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -338,6 +338,8 @@ def test_several_batches_per_call_still_report_every_call_and_stop_at_the_next(
     epoch_2 = [e.batch for e in events if isinstance(e, BatchProgress) and e.epoch == 2]
     assert epoch_2 == [5]
     assert int(keras_value(state.model.optimizer.iterations)) == BATCHES + 10
+    # What model.keras saves: PyTorch's Keras refuses to load more than one batch per call.
+    assert state.model.get_compile_config()["steps_per_execution"] == 1
     assert state.status == "stopped"
     assert [m.epoch for m in state.history] == [1]
 
