@@ -79,6 +79,7 @@ def device_loop() -> dict[str, object]:
     from core.config import TrainConfig
     from core.data import prepare, synthetic_raw
 
+    os.environ["FMNIST_DEVICE_LOOP"] = "on"  # on the CPU too, where it is off by default
     dataset = prepare(synthetic_raw(train=500, test=20, seed=0))
     training.FIRST_STEPS_PER_EXECUTION = 4
     training.steps_per_execution_for = lambda seconds, backend: 4  # type: ignore[assignment]
