@@ -12,7 +12,8 @@
 # Each backend runs (a) `python -m bench.plain_fit` (a bare `fit` on float32 arrays, one batch
 # per call) and (b) `fmnist-tui train` (`python -m tui.cli`), seed preset, batch size 32,
 # 48,000 training images, EPOCHS epochs (default 3), in alternating order over ROUNDS rounds
-# (default 2). Goal: a seed epoch in <= 1.0 s for (b), and (b) >= 3x faster than (a).
+# (default 2); on JAX also (b) without its lax.scan loop (FMNIST_DEVICE_LOOP=off). Goal: a seed
+# epoch in <= 1.0 s for (b), and (b) >= 3x faster than (a). About 5 minutes on an H200.
 set -u
 mode=${1:-run}
 PY_VERSION=${PY_VERSION:-3.12}
@@ -68,17 +69,18 @@ print(json.dumps({"backend": sys.argv[1], "round": int(sys.argv[2]), "mode": "pl
 EOF
 }
 
-ours() {  # backend round
-    local runs=/tmp/runs-$1-$2
+ours() {  # backend round [label]: label "cli-python-loop" runs JAX without the lax.scan loop
+    local label=${3:-cli}
+    local runs=/tmp/runs-$1-$2-$label
     python3 -m tui.cli --backend "$1" train --epochs "$EPOCHS" --data-dir .gpudata $LIMIT \
         --runs-dir "$runs" --no-export >"/tmp/ours-$1-$2.log" 2>&1 || { tail -n 5 "/tmp/ours-$1-$2.log" >>"$report"; return; }
-    python3 - "$1" "$2" "$runs" <<'EOF' >>"$results"
+    python3 - "$1" "$2" "$runs" "$label" <<'EOF' >>"$results"
 import json, pathlib, sys
 run = next(pathlib.Path(sys.argv[3]).iterdir())
 history = json.loads((run / "history.json").read_text())["epochs"]
 metrics = json.loads((run / "metrics.json").read_text())
 log = pathlib.Path(f"/tmp/ours-{sys.argv[1]}-{sys.argv[2]}.log").read_text().splitlines()
-print(json.dumps({"backend": sys.argv[1], "round": int(sys.argv[2]), "mode": "cli",
+print(json.dumps({"backend": sys.argv[1], "round": int(sys.argv[2]), "mode": sys.argv[4],
                   "epoch_seconds": [e["seconds"] for e in history],
                   "test_accuracy": metrics["test_accuracy"],
                   "device": next((l for l in log if l.startswith("device:")), None),
@@ -91,6 +93,8 @@ for round in $(seq 1 "$ROUNDS"); do
         if [ $((round % 2)) = 1 ]; then plain "$backend" "$round"; ours "$backend" "$round"
         else ours "$backend" "$round"; plain "$backend" "$round"; fi
     done
+    # Is JAX's one-dispatch loop (core/jax_steps.py, on by default on a GPU) worth it?
+    FMNIST_DEVICE_LOOP=off ours jax "$round" cli-python-loop
 done
 
 python3 - "$results" <<'EOF' >>"$report"
@@ -98,19 +102,20 @@ import json, statistics, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
 for backend in ("jax", "torch"):
     mine = [r for r in rows if r["backend"] == backend]
-    for mode in ("plain", "cli"):
+    for mode in ("plain", "cli", "cli-python-loop"):
         runs = [r for r in mine if r["mode"] == mode]
         later = [s for r in runs for s in r["epoch_seconds"][1:]]
         if runs:
             print(f"{backend} {mode}: 1st epoch {statistics.median(r['epoch_seconds'][0] for r in runs):.2f} s, "
                   f"later {statistics.median(later) if later else float('nan'):.2f} s, "
                   f"test accuracy {[round(r['test_accuracy'], 4) for r in runs]}, {runs[0].get('device') or ''}")
-    ratios = []
-    for rnd in {r["round"] for r in mine}:
-        pair = {r["mode"]: r for r in mine if r["round"] == rnd}
-        if len(pair) == 2:
-            ratios.append(sum(pair["cli"]["epoch_seconds"][1:]) / sum(pair["plain"]["epoch_seconds"][1:]))
-    if ratios:
-        print(f"{backend}: (b)/(a) after the 1st epoch, per round: {[round(x, 3) for x in ratios]}")
+    for mode in ("cli", "cli-python-loop"):
+        ratios = []
+        for rnd in sorted({r["round"] for r in mine}):
+            pair = {r["mode"]: r for r in mine if r["round"] == rnd}
+            if mode in pair and "plain" in pair:
+                ratios.append(sum(pair[mode]["epoch_seconds"][1:]) / sum(pair["plain"]["epoch_seconds"][1:]))
+        if ratios:
+            print(f"{backend} {mode}/plain after the 1st epoch, per round: {[round(x, 3) for x in ratios]}")
 EOF
 cat "$report"
