@@ -44,6 +44,11 @@ class Workload:
     limit_train: int | None = None
     limit_test: int | None = None
     seed: int = 0
+    backend: str | None = None
+    """The Keras backend of every mode (``None``: ``$KERAS_BACKEND``, else TensorFlow)."""
+
+    def backend_args(self) -> list[str]:
+        return [] if self.backend is None else ["--backend", self.backend]
 
     def limit_args(self) -> list[str]:
         args: list[str] = []
@@ -62,6 +67,7 @@ class Workload:
             "limit_train": self.limit_train,
             "limit_test": self.limit_test,
             "data_dir": str(self.data_dir),
+            **({"backend": self.backend} if self.backend else {}),
         }
 
 
@@ -111,6 +117,7 @@ def run_plain(work: Workload, scratch: Path, tag: str, timeout: float = 3600) ->
         "--model", work.model, "--epochs", str(work.epochs),
         "--batch-size", str(BATCH_SIZE), "--seed", str(work.seed),
         "--data-dir", str(work.data_dir), "--out", str(out), *work.limit_args(),
+        *work.backend_args(),
     ]  # fmt: skip
     result = run_child(
         argv, env=child_env(scratch), timeout=timeout, log=scratch / f"plain-{tag}.log"
@@ -124,14 +131,14 @@ def run_plain(work: Workload, scratch: Path, tag: str, timeout: float = 3600) ->
         result.max_rss_mib,
         result.seconds,
         data["test_accuracy"],
-        {"fit_wall_s": data["fit_wall_s"]},
+        {"fit_wall_s": data["fit_wall_s"], "backend": data.get("backend")},
     )
 
 
 def run_cli(work: Workload, scratch: Path, tag: str, timeout: float = 3600) -> ModeRun:
     runs_dir = scratch / f"runs-cli-{tag}"
     argv = [
-        *cli_command(), "train",
+        *cli_command(), *work.backend_args(), "train",
         "--epochs", str(work.epochs), "--model", work.model,
         "--batch-size", str(BATCH_SIZE), "--seed", str(work.seed),
         "--data-dir", str(work.data_dir), "--runs-dir", str(runs_dir), *work.limit_args(),

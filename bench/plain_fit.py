@@ -1,11 +1,15 @@
 """Mode (a) of the overhead benchmark: the same model trained by a bare ``keras.Model.fit``.
 
-What someone would write without the app: load the arrays, scale them to floats, build and
-compile the same preset (same layers, optimizer, schedule and loss, through ``core.models``),
-``fit`` with ``verbose=0`` and a callback that only times epochs, then evaluate the test set.
-No events, no run folder, no threads.
+What someone would write without the app: load the arrays, scale them to float32 (28, 28, 1)
+arrays in 0-1, build and compile the same preset (the same layers after our preprocessing
+layers, optimizer, schedule and loss, through ``core.models``), ``fit`` once for all epochs
+with ``verbose=0``, Keras' own shuffling every epoch, one batch per call into the backend
+(Keras' default ``steps_per_execution=1``), ``jit_compile="auto"`` (Keras' default, as ours),
+validation at ``max(batch_size, 256)`` (as ``fmnist-tui train`` validates) and a callback that
+only times epochs, then evaluate the test set. No events, no run folder, no threads.
 
-``python -m bench.plain_fit --model seed --epochs 2 --data-dir DIR --out FILE [--limit-train N]``
+``python -m bench.plain_fit --model seed --epochs 2 --data-dir DIR --out FILE
+[--limit-train N] [--backend tensorflow|jax|torch]``
 """
 
 from __future__ import annotations
@@ -30,11 +34,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit-train", type=int)
     parser.add_argument("--limit-test", type=int)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--backend", default=None)
     args = parser.parse_args(argv)
 
+    from core.backend import default_backend, select_backend
     from core.logs import quiet_tensorflow_env
 
     quiet_tensorflow_env()
+    select_backend(args.backend or default_backend())
     from core.data import load_dataset
 
     dataset = load_dataset(
@@ -47,11 +54,23 @@ def main(argv: list[str] | None = None) -> int:
     import keras
     import numpy as np
 
-    from core.models import build_model, compile_model, get_preset
+    from core.backend import active_backend, seed_everything
+    from core.models import (
+        INPUT_SHAPE,
+        PREPROCESSING_LAYERS,
+        build_model,
+        compile_model,
+        get_preset,
+    )
 
     preset = get_preset(args.model)
-    keras.utils.set_random_seed(args.seed)
-    model = build_model(args.model)
+    seed_everything(args.seed)
+    # The preset's layers after its preprocessing (scaling and the channel axis): a plain
+    # script scales the arrays itself, as the seed notebook did.
+    ours = build_model(args.model)
+    model = keras.Sequential(
+        [keras.Input(shape=INPUT_SHAPE), *ours.layers[PREPROCESSING_LAYERS:]], name=ours.name
+    )
     steps = math.ceil(dataset.train_samples / args.batch_size)
     compile_model(model, preset, steps, args.epochs)
     one_hot = preset.label_smoothing > 0
@@ -89,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         batch_size=args.batch_size,
         epochs=args.epochs,
         validation_data=(x_val, y_val),
+        validation_batch_size=max(args.batch_size, 256),
         shuffle=True,
         verbose=0,
         callbacks=[EpochTimer()],
@@ -100,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         "fit_wall_s": fit_seconds,
         "test_accuracy": float(test_accuracy),
         "train_samples": dataset.train_samples,
+        "backend": active_backend(),
         "max_rss_self_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
     args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
+
+from core.backend import BACKENDS, default_backend
 
 MAX_EPOCHS = 1000
 MAX_BATCH_SIZE = 4096
@@ -118,6 +120,9 @@ class TrainConfig:
     patience: int | None = None
     """Early stopping: stop after this many epochs without a lower validation loss, and
     keep the weights of the best epoch. ``None`` trains every epoch."""
+    backend: str = field(default_factory=default_backend)
+    """The framework under Keras: ``tensorflow``, ``jax`` or ``torch`` (default:
+    ``$KERAS_BACKEND``, else TensorFlow). A run can be resumed under another one."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.epochs <= MAX_EPOCHS:
@@ -133,6 +138,10 @@ class TrainConfig:
             raise ConfigError(
                 f"early-stopping patience must be between 1 and {MAX_EPOCHS}, got {self.patience}"
             )
+        if self.backend not in BACKENDS:
+            raise ConfigError(
+                f"unknown backend {shown(self.backend)}; choose one of {', '.join(BACKENDS)}"
+            )
         for name in ("limit_train", "limit_test"):
             limit = getattr(self, name)
             if limit is not None and limit < 10:
@@ -147,4 +156,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         known = {f.name for f in fields(cls)}
-        return cls(**{key: value for key, value in data.items() if key in known})
+        values = {key: value for key, value in data.items() if key in known}
+        # Runs saved before the backend was a setting were all trained on TensorFlow.
+        values.setdefault("backend", "tensorflow")
+        return cls(**values)

@@ -24,8 +24,8 @@ QUIET_TF_ENV = {
     "TF_CPP_MIN_LOG_LEVEL": "2",
     "TF_CPP_MAX_VLOG_LEVEL": "0",
     "ABSL_MIN_LOG_LEVEL": "2",
-    "KERAS_BACKEND": "tensorflow",
 }
+"""The backend is not chosen here: :func:`core.backend.select_backend` does that."""
 
 
 def quiet_tensorflow_env() -> None:

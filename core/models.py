@@ -1,13 +1,19 @@
 """Named model presets, each building a fresh, uncompiled Keras model, and their summaries.
 
-Importing this module imports Keras (and so TensorFlow): front ends import it lazily, in the
-worker that trains, never before their first frame.
+Every model takes raw images, ``(28, 28)`` uint8 as the data files hold them: scaling to 0-1
+and the channel axis are its first layers, so a saved ``model.keras`` classifies images in
+plain Keras without knowing our normalisation. Those layers have no weights; the parameter
+counts are the seed notebook's.
+
+Importing this module imports Keras (and so the backend's framework): front ends import it
+lazily, in the worker that trains, never before their first frame.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import keras
 from keras import layers
@@ -16,7 +22,11 @@ from core.config import MODEL_PRESETS
 from core.evaluation import NUM_CLASSES
 from core.summary import LayerRow, ModelSummary
 
+IMAGE_SHAPE = (28, 28)
+"""What every model takes: raw uint8 images."""
 INPUT_SHAPE = (28, 28, 1)
+"""What the convolutions see, after the preprocessing layers (and what models saved before
+preprocessing moved into the model took, as floats in 0-1)."""
 PLAIN_LOSS = "crossentropy"
 """Metric name of the unsmoothed cross-entropy, tracked when a preset smooths its labels."""
 
@@ -38,10 +48,22 @@ class Preset:
     """Evaluate with an exponential moving average of the weights when set."""
 
 
+PREPROCESSING_LAYERS = 2
+"""Layers before the preset's own: scaling and the channel axis (``model.layers[2:]``)."""
+
+
+def _preprocessing() -> list[keras.KerasTensor | layers.Layer]:
+    return [
+        keras.Input(shape=IMAGE_SHAPE, dtype="uint8", name="image"),
+        layers.Rescaling(1 / 255, name="scale"),
+        layers.Reshape(INPUT_SHAPE, name="channel"),
+    ]
+
+
 def _seed() -> keras.Model:
     return keras.Sequential(
         [
-            keras.Input(shape=INPUT_SHAPE, name="image"),
+            *_preprocessing(),
             layers.Conv2D(28, 3, activation="relu", name="conv1"),
             layers.MaxPooling2D(2, name="pool1"),
             layers.Conv2D(56, 3, activation="relu", name="conv2"),
@@ -57,7 +79,7 @@ def _seed_deep() -> keras.Model:
     # The seed notebook's follow-up experiment: two more convolutions and one more pooling.
     return keras.Sequential(
         [
-            keras.Input(shape=INPUT_SHAPE, name="image"),
+            *_preprocessing(),
             layers.Conv2D(28, 3, activation="relu", name="conv1"),
             layers.Conv2D(28, 3, activation="relu", name="conv2"),
             layers.MaxPooling2D(2, name="pool1"),
@@ -87,7 +109,7 @@ def _improved() -> keras.Model:
     # test accuracy within a 15-epoch budget, so this preset trains on the images as they are.
     return keras.Sequential(
         [
-            keras.Input(shape=INPUT_SHAPE, name="image"),
+            *_preprocessing(),
             *_conv_bn(56, "block1a"),
             *_conv_bn(56, "block1b"),
             layers.MaxPooling2D(2, name="pool1"),
@@ -136,8 +158,26 @@ def build_model(name: str) -> keras.Model:
     return get_preset(name).build()
 
 
-def compile_model(model: keras.Model, preset: Preset, steps_per_epoch: int, epochs: int) -> None:
-    """Compile ``model`` with the preset's optimizer, schedule and loss."""
+def compile_model(
+    model: keras.Model,
+    preset: Preset,
+    steps_per_epoch: int,
+    epochs: int,
+    *,
+    optimizer: keras.optimizers.Optimizer | None = None,
+) -> None:
+    """Compile ``model`` with the preset's optimizer, schedule and loss.
+
+    The compile settings are saved in ``model.keras``: they keep Keras' defaults (one batch
+    per call), since PyTorch's Keras refuses to load a file that asks for more. Training
+    sets ``model.steps_per_execution`` itself.
+
+    Args:
+        optimizer: keep this optimizer (with its moments and schedule) instead of a new one.
+    """
+    if optimizer is not None:
+        model.compile(optimizer=optimizer, **_loss_and_metrics(preset))
+        return
     learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = preset.learning_rate
     if preset.cosine_decay:
         warmup = int(preset.warmup_epochs * steps_per_epoch)
@@ -147,7 +187,6 @@ def compile_model(model: keras.Model, preset: Preset, steps_per_epoch: int, epoc
             warmup_steps=warmup,
             decay_steps=max(1, steps_per_epoch * epochs - warmup),
         )
-    optimizer: keras.optimizers.Optimizer
     if preset.weight_decay is not None:
         optimizer = keras.optimizers.AdamW(
             learning_rate,
@@ -161,6 +200,10 @@ def compile_model(model: keras.Model, preset: Preset, steps_per_epoch: int, epoc
             use_ema=preset.ema_momentum is not None,
             ema_momentum=preset.ema_momentum or 0.99,
         )
+    model.compile(optimizer=optimizer, **_loss_and_metrics(preset))
+
+
+def _loss_and_metrics(preset: Preset) -> dict[str, Any]:
     loss: keras.losses.Loss
     metrics: list[str | keras.metrics.Metric] = ["accuracy"]
     if preset.label_smoothing:
@@ -170,7 +213,20 @@ def compile_model(model: keras.Model, preset: Preset, steps_per_epoch: int, epoc
         metrics.append(keras.metrics.CategoricalCrossentropy(name=PLAIN_LOSS))
     else:
         loss = keras.losses.SparseCategoricalCrossentropy()
-    model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+    return {"loss": loss, "metrics": metrics}
+
+
+def takes_raw_images(model: keras.Model) -> bool:
+    """Whether ``model`` takes uint8 ``(28, 28)`` images (scaling inside), as every model
+    built since preprocessing moved into the model does; older ones take floats in 0-1."""
+    return bool(model.inputs) and tuple(model.inputs[0].shape[1:]) == IMAGE_SHAPE
+
+
+def with_preprocessing(model: keras.Model) -> keras.Model:
+    """A model saved before preprocessing moved inside, behind the preprocessing layers:
+    the same layers and weight variables (so an optimizer built for them carries on).
+    Uncompiled: pass the old model's optimizer to :func:`compile_model`."""
+    return keras.Sequential([*_preprocessing(), *model.layers], name=model.name)
 
 
 def _count(weights: list[keras.Variable]) -> int:

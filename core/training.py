@@ -1,11 +1,18 @@
 """Training: ``model.fit(verbose=0)`` driven by a callback that emits plain dataclass events.
 
 Everything here runs in one thread (TensorFlow is not thread-safe): build, train, evaluate and
-predict happen wherever :func:`train` is called. Importing this module imports TensorFlow.
+predict happen wherever :func:`train` is called. Importing this module imports Keras, and so
+the framework of the backend chosen before (:func:`core.backend.select_backend`); nothing
+here is specific to one framework: that lives in :mod:`core.backend`.
+
+Each epoch is one ``fit`` call on that epoch's order of the uint8 arrays
+(:mod:`core.batches`), which also lets the number of batches per call into the backend
+(``steps_per_execution``) follow the measured step time between epochs.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import threading
@@ -16,11 +23,17 @@ from typing import Any, Literal
 
 import keras
 import numpy as np
-import tensorflow as tf
 
+from core.backend import (
+    active_backend,
+    configure_devices,
+    device_line,
+    is_out_of_memory,
+    seed_everything,
+)
+from core.batches import epoch_arrays, labels_for
 from core.config import TrainConfig
 from core.data import Dataset
-from core.device import cpu_model
 from core.evaluation import NUM_CLASSES, Evaluation, evaluate_probabilities
 from core.events import (
     BatchProgress,
@@ -34,17 +47,30 @@ from core.events import (
 )
 from core.files import first_line, one_line
 from core.models import (
+    IMAGE_SHAPE,
     INPUT_SHAPE,
     PLAIN_LOSS,
     build_model,
     compile_model,
     get_preset,
     summarize,
+    takes_raw_images,
+    with_preprocessing,
 )
 from core.runs import Checkpoint, RunError
 
 PROGRESS_INTERVAL_S = 0.1
 """Batch progress is reported at most this often: reading metrics syncs the device."""
+EXECUTION_TARGET_S = 0.15
+"""How long one call into the backend (``steps_per_execution`` batches) should take: the
+callback, and so progress and stop requests, run between calls. 0.15 s keeps progress above
+4 per second and a stop well under a second with room for a slower batch."""
+FIRST_STEPS_PER_EXECUTION = 8
+"""Batches per call in the first epoch, before any step has been timed: 8 steps of the seed
+at batch 32 take 0.06-0.2 s on a 2-core CPU, and far less on a GPU."""
+MAX_STEPS_PER_EXECUTION = 1000
+VALIDATION_BATCH_SIZE = 256
+"""Validation runs at ``max(batch_size, 256)``: it computes no gradients, so larger is faster."""
 
 Status = Literal["running", "finished", "stopped", "failed"]
 
@@ -77,6 +103,8 @@ class TrainState:
     """The best epoch's weights, kept while early stopping is on."""
     early_stopping: dict[str, int] | None = None
     """``{"stopped_epoch": N, "best_epoch": M}`` once early stopping has ended the run."""
+    step_seconds: float | None = None
+    """The measured seconds per training batch (for ``steps_per_execution``)."""
 
     @property
     def epochs_done(self) -> int:
@@ -94,68 +122,51 @@ class TrainState:
 
 
 def detect_device() -> str:
-    """A human name of the device TensorFlow will use: the first GPU's name, else the CPU."""
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        details = tf.config.experimental.get_device_details(gpus[0])
-        name = str(details.get("device_name", gpus[0].name))
-        extra = f" (+{len(gpus) - 1} more)" if len(gpus) > 1 else ""
-        return f"GPU: {name}{extra}"
-    return f"CPU: {cpu_model()} ({os.cpu_count()} threads)"
+    """The device and backend training uses, e.g. ``CPU: AMD EPYC 7B13 (2 threads) · jax``."""
+    return device_line()
 
 
-def epoch_order(size: int, seed: int, epoch: tf.Tensor | int) -> tf.Tensor:
-    """The order of the training images in ``epoch`` (0-based): a function of the seed and the
-    epoch alone, so a resumed run sees exactly the batches the uninterrupted run would have."""
-    key = tf.stack([tf.constant(seed, tf.int64), tf.cast(epoch, tf.int64)])
-    return tf.argsort(tf.random.stateless_uniform([size], seed=key))
+def steps_per_execution_for(step_seconds: float | None, backend: str) -> int:
+    """Batches per call into the backend, from the measured time of one batch."""
+    if backend == "torch":
+        return 1  # Keras' PyTorch trainer runs one batch per call
+    if step_seconds is None or step_seconds <= 0:
+        return FIRST_STEPS_PER_EXECUTION
+    steps = int(EXECUTION_TARGET_S / step_seconds)
+    return max(1, min(MAX_STEPS_PER_EXECUTION, steps))
 
 
-def make_training_pipeline(
-    images: np.ndarray,
-    labels: np.ndarray,
-    *,
-    batch_size: int,
-    seed: int,
-    first_epoch: int,
-    last_epoch: int,
-    one_hot: bool = False,
-) -> tf.data.Dataset:
-    """Shuffled, normalised batches for epochs ``first_epoch`` to ``last_epoch - 1`` in one
-    stream (``fit`` must get ``steps_per_epoch``); each epoch's order is :func:`epoch_order`."""
-    x_all, y_all = tf.constant(images), tf.constant(labels)
-    size = len(images)
+def device_loop_wanted() -> bool:
+    """Whether JAX runs each call's batches in one ``lax.scan``: on a GPU, where a batch of
+    32 costs less than dispatching it; not on a CPU, where XLA ran the loop 12x slower than
+    separate steps here (254 against 21 ms per batch, seed at batch 32, interleaved).
+    ``FMNIST_DEVICE_LOOP=on|off`` overrides, for measuring."""
+    choice = os.environ.get("FMNIST_DEVICE_LOOP", "auto").strip().lower()
+    if choice in ("on", "off"):
+        return choice == "on"
+    import jax
 
-    def epoch_batches(epoch: tf.Tensor) -> tf.data.Dataset:
-        return tf.data.Dataset.from_tensor_slices(epoch_order(size, seed, epoch)).batch(batch_size)
-
-    def gather(indices: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        return tf.gather(x_all, indices), tf.gather(y_all, indices)
-
-    ds = tf.data.Dataset.range(first_epoch, last_epoch).flat_map(epoch_batches)
-    ds = ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.map(_normaliser(one_hot), num_parallel_calls=tf.data.AUTOTUNE).prefetch(
-        tf.data.AUTOTUNE
-    )
+    return bool(jax.default_backend() != "cpu")
 
 
-def _normaliser(one_hot: bool) -> Any:
-    def normalise(x: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        x = tf.expand_dims(tf.cast(x, tf.float32) / 255.0, -1)
-        y = tf.one_hot(tf.cast(y, tf.int32), NUM_CLASSES) if one_hot else tf.cast(y, tf.int32)
-        return x, y
+def _use_device_loop(model: keras.Model) -> None:
+    """On JAX, run each call's batches in one jitted loop (Keras loops over them in Python)."""
+    steps = model.steps_per_execution
+    if steps > 1 and getattr(model.train_function, "steps", None) != steps and device_loop_wanted():
+        from core.jax_steps import ScanTrainFunction
 
-    return normalise
+        model.train_function = ScanTrainFunction(model, steps)
 
 
-def make_eval_pipeline(
-    images: np.ndarray, labels: np.ndarray, *, batch_size: int, one_hot: bool = False
-) -> tf.data.Dataset:
-    """Batches in order over uint8 arrays, normalised on the fly (validation)."""
-    ds = tf.data.Dataset.from_tensor_slices((images, labels)).batch(batch_size)
-    return ds.map(_normaliser(one_hot), num_parallel_calls=tf.data.AUTOTUNE).prefetch(
-        tf.data.AUTOTUNE
-    )
+def _set_steps_per_execution(model: keras.Model, steps: int) -> None:
+    """Change ``model``'s batches per call; its compiled functions are rebuilt for it. The
+    compile config saved with the model keeps one batch per call (see ``compile_model``)."""
+    if model.steps_per_execution == steps:
+        return
+    model.steps_per_execution = steps
+    model.train_function = None
+    model.test_function = None
+    model.predict_function = None
 
 
 class _EventCallback(keras.callbacks.Callback):  # type: ignore[misc]
@@ -191,6 +202,11 @@ class _EventCallback(keras.callbacks.Callback):  # type: ignore[misc]
 
     def _check_stop(self) -> None:
         if self.stop_event.is_set():
+            # JAX keeps the trained state apart from the model during fit: put it back
+            # before leaving, so what was learned up to here is kept.
+            sync = getattr(self.model, "jax_state_sync", None)
+            if sync is not None:
+                sync()
             raise _StopRequested
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
@@ -198,11 +214,20 @@ class _EventCallback(keras.callbacks.Callback):  # type: ignore[misc]
         self._epoch = epoch + 1
         self._epoch_start = self._last_report = time.perf_counter()
         self._last_report_batch = 0
+        self._timed_from: tuple[float, int] | None = None
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         self._check_stop()
-        done = batch + 1
+        # With several batches per call, ``batch`` is the call's last one (and Keras may
+        # count past the end of the epoch in the last call).
+        done = min(batch + 1, self.batches)
         now = time.perf_counter()
+        if self._timed_from is None:
+            # Step time from the end of the first call on: that call may include tracing,
+            # and so may the epoch's last (a smaller last batch is a new shape to compile).
+            self._timed_from = (now, done)
+        elif self._timed_from[1] < done < self.batches:
+            self.state.step_seconds = (now - self._timed_from[0]) / (done - self._timed_from[1])
         if done < self.batches and now - self._last_report < PROGRESS_INTERVAL_S:
             return
         logs = logs or {}
@@ -238,6 +263,7 @@ class _EventCallback(keras.callbacks.Callback):  # type: ignore[misc]
             val_loss=float(logs.get(f"val_{PLAIN_LOSS}", logs["val_loss"])),
             val_accuracy=float(logs["val_accuracy"]),
             seconds=time.perf_counter() - self._epoch_start,
+            **_learning_rate_field(self.model),
         )
         if not math.isfinite(metrics.loss):
             raise _NonFiniteLoss(f"loss became {metrics.loss} in epoch {metrics.epoch}")
@@ -254,9 +280,22 @@ class _EventCallback(keras.callbacks.Callback):  # type: ignore[misc]
         self.on_event(EpochEnded(self.run_id, metrics, self.final_epoch))
 
 
+_EPOCH_FIELDS = {f.name for f in dataclasses.fields(EpochMetrics)}
+
+
+def _learning_rate_field(model: keras.Model) -> dict[str, float]:
+    """``{"learning_rate": lr}`` at the optimizer's current step, where the events carry it."""
+    optimizer = getattr(model, "optimizer", None)
+    if "learning_rate" not in _EPOCH_FIELDS or optimizer is None:
+        return {}
+    return {"learning_rate": float(keras.ops.convert_to_numpy(optimizer.learning_rate))}
+
+
 def new_state(config: TrainConfig, run_id: str) -> TrainState:
     """A freshly built (uncompiled) model for ``config.model``, seeded by ``config.seed``."""
-    keras.utils.set_random_seed(config.seed)
+    configure_devices()
+    seed_everything(config.seed)
+    config = config.with_changes(backend=active_backend())
     return TrainState(run_id=run_id, config=config, model=build_model(config.model))
 
 
@@ -279,6 +318,7 @@ def train(
     started = time.perf_counter()
     if state is None:
         state = new_state(config, run_id)
+    backend = active_backend()
     state.status = "running"
     if state.early_stopping is not None or (
         config.patience is not None and state.wait >= config.patience
@@ -291,6 +331,7 @@ def train(
     final_epoch = initial_epoch + config.epochs
     batches = math.ceil(dataset.train_samples / config.batch_size)
     one_hot = preset.label_smoothing > 0
+    steps = steps_per_execution_for(state.step_seconds, backend)
     try:
         if getattr(state.model, "optimizer", None) is None or (
             preset.cosine_decay and final_epoch > state.schedule_end
@@ -300,20 +341,9 @@ def train(
             # its moments and its schedule carry on where they were.
             compile_model(state.model, preset, batches, config.epochs)
             state.schedule_end = final_epoch
-        train_ds = make_training_pipeline(
-            dataset.x_train,
-            dataset.y_train,
-            batch_size=config.batch_size,
-            seed=config.seed,
-            first_epoch=initial_epoch,
-            last_epoch=final_epoch,
-            one_hot=one_hot,
-        )
-        val_ds = make_eval_pipeline(
+        validation = (
             dataset.x_val,
-            dataset.y_val,
-            batch_size=max(config.batch_size, 256),
-            one_hot=one_hot,
+            labels_for(dataset.y_val, one_hot=one_hot),
         )
         callback = _EventCallback(
             run_id=state.run_id,
@@ -329,7 +359,7 @@ def train(
         on_event(
             TrainingStarted(
                 run_id=state.run_id,
-                config=config,
+                config=config.with_changes(backend=backend),
                 summary=summarize(state.model),
                 device=detect_device(),
                 data_source=data_source or dataset.source,
@@ -341,39 +371,50 @@ def train(
                 history=tuple(state.history),
             )
         )
-        state.model.fit(
-            train_ds,
-            validation_data=val_ds,
-            initial_epoch=initial_epoch,
-            epochs=final_epoch,
-            steps_per_epoch=batches,
-            callbacks=[callback],
-            shuffle=False,  # the pipeline shuffles; Keras cannot shuffle a tf.data input
-            verbose=0,
-        )
+        for epoch in range(initial_epoch, final_epoch):
+            if epoch > initial_epoch:
+                # Follow the measured step time; only a clear change is worth the retrace.
+                wanted = steps_per_execution_for(state.step_seconds, backend)
+                current = state.model.steps_per_execution
+                if wanted >= 2 * current or 2 * wanted <= current:
+                    _set_steps_per_execution(state.model, wanted)
+            else:
+                _set_steps_per_execution(state.model, steps)
+            if backend == "jax":
+                _use_device_loop(state.model)
+            x_train, y_train = epoch_arrays(
+                dataset.x_train, dataset.y_train, seed=config.seed, epoch=epoch, one_hot=one_hot
+            )
+            state.model.fit(
+                x_train,
+                y_train,
+                batch_size=config.batch_size,
+                validation_data=validation,
+                validation_batch_size=max(config.batch_size, VALIDATION_BATCH_SIZE),
+                initial_epoch=epoch,
+                epochs=epoch + 1,
+                callbacks=[callback],
+                shuffle=False,  # the order is the epoch's own (core.batches)
+                verbose=0,
+            )
+            if state.early_stopping is not None:
+                break
     except _StopRequested:
         state.status = "stopped"
         on_event(TrainingStopped(state.run_id, tuple(state.history), time.perf_counter() - started))
         return state
     except _NonFiniteLoss as error:
         return _fail(state, on_event, "nan_loss", f"training diverged: {error}")
-    except tf.errors.ResourceExhaustedError:
-        return _fail(
-            state,
-            on_event,
-            "out_of_memory",
-            f"out of memory at batch size {config.batch_size}: try a smaller batch size",
-        )
-    except MemoryError:
-        return _fail(
-            state,
-            on_event,
-            "out_of_memory",
-            f"out of memory at batch size {config.batch_size}: try a smaller batch size",
-        )
-    except OSError as error:
-        return _fail(state, on_event, "io", str(error))
     except Exception as error:  # noqa: BLE001 - any failure becomes an event, not a crash
+        if is_out_of_memory(error):
+            return _fail(
+                state,
+                on_event,
+                "out_of_memory",
+                f"out of memory at batch size {config.batch_size}: try a smaller batch size",
+            )
+        if isinstance(error, OSError):
+            return _fail(state, on_event, "io", str(error))
         return _fail(state, on_event, "error", one_line(error))
     if state.early_stopping is not None and state.best_weights is not None:
         state.model.set_weights(state.best_weights)
@@ -404,7 +445,7 @@ def _fail(
 def load_saved_model(path: Path) -> keras.Model:
     """Load a ``.keras`` file in Keras' safe mode: a file from elsewhere cannot run code
     (lambda layers and other arbitrary code are refused), and it must map a 28x28 image to
-    ten class probabilities.
+    ten class probabilities. A file saved under any backend loads under any other.
 
     Raises:
         RunError: the file is missing, damaged, unsafe or not a Fashion-MNIST classifier.
@@ -417,7 +458,9 @@ def load_saved_model(path: Path) -> keras.Model:
         raise RunError(f"{path}: not a Keras model")
     input_shape = tuple(model.inputs[0].shape[1:]) if model.inputs else None
     output_shape = tuple(model.outputs[0].shape[1:]) if model.outputs else None
-    if input_shape != INPUT_SHAPE or output_shape != (NUM_CLASSES,):
+    # Raw uint8 images (every model since preprocessing moved inside), or, from runs saved
+    # before, images scaled to 0-1 with a channel axis (``predict`` scales for those).
+    if input_shape not in (IMAGE_SHAPE, INPUT_SHAPE) or output_shape != (NUM_CLASSES,):
         raise RunError(
             f"{path}: not a Fashion-MNIST classifier (input {input_shape}, output {output_shape})"
         )
@@ -429,11 +472,12 @@ def restore_state(
 ) -> TrainState:
     """The training state a checkpoint saved: weights, optimizer moments and schedule, history
     and early-stopping bookkeeping (with the best epoch's weights when ``best`` is given)."""
-    keras.utils.set_random_seed(checkpoint.config.seed + checkpoint.epoch)
+    configure_devices()
+    seed_everything(checkpoint.config.seed + checkpoint.epoch)
     state = TrainState(
         run_id=run_id,
-        config=checkpoint.config,
-        model=load_saved_model(checkpoint.model_path),
+        config=checkpoint.config.with_changes(backend=active_backend()),
+        model=_trainable(load_saved_model(checkpoint.model_path), checkpoint.config.model),
         history=list(checkpoint.history),
         status="stopped",
         schedule_end=checkpoint.schedule_end,
@@ -449,12 +493,25 @@ def restore_state(
     return state
 
 
+def _trainable(model: keras.Model, preset_name: str) -> keras.Model:
+    """A loaded model ready to train on uint8 batches: a model saved before preprocessing
+    moved inside gets the preprocessing layers in front, and keeps its optimizer state."""
+    if takes_raw_images(model):
+        return model
+    upgraded = with_preprocessing(model)
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None:
+        compile_model(upgraded, get_preset(preset_name), 1, 1, optimizer=optimizer)
+    return upgraded
+
+
 def predict(model: keras.Model, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
     """Softmax outputs for uint8 images ``(N, 28, 28)``, as a float32 numpy array."""
+    raw = takes_raw_images(model)
     probabilities: list[np.ndarray] = []
     for start in range(0, len(images), batch_size):
         chunk = images[start : start + batch_size]
-        x = (chunk.astype(np.float32) / 255.0)[..., np.newaxis]
+        x = chunk if raw else (chunk.astype(np.float32) / 255.0)[..., np.newaxis]
         probabilities.append(keras.ops.convert_to_numpy(model(x, training=False)))
     return np.concatenate(probabilities) if probabilities else np.zeros((0, NUM_CLASSES))
 

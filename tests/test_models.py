@@ -35,6 +35,8 @@ def improved() -> keras.Model:
 def test_seed_layers_in_order(seed: keras.Model) -> None:
     layers = seed.layers
     assert layer_types(seed) == [
+        "Rescaling",
+        "Reshape",
         "Conv2D",
         "MaxPooling2D",
         "Conv2D",
@@ -42,12 +44,30 @@ def test_seed_layers_in_order(seed: keras.Model) -> None:
         "Dense",
         "Dense",
     ]
-    assert layers[0].filters == 28
-    assert layers[0].kernel_size == (3, 3)
-    assert layers[2].filters == 56
-    assert layers[4].units == 56
-    assert layers[5].units == 10
-    assert layers[5].activation is keras.activations.softmax
+    assert layers[2].filters == 28
+    assert layers[2].kernel_size == (3, 3)
+    assert layers[4].filters == 56
+    assert layers[6].units == 56
+    assert layers[7].units == 10
+    assert layers[7].activation is keras.activations.softmax
+
+
+@pytest.mark.parametrize("name", MODEL_PRESETS)
+def test_models_take_raw_uint8_images(name: str) -> None:
+    """Scaling is a layer: the model takes the images as the data files hold them."""
+    model = build_model(name)
+    assert tuple(model.inputs[0].shape) == (None, 28, 28)
+    assert model.inputs[0].dtype == "uint8"
+    images = np.random.default_rng(0).integers(0, 256, size=(3, 28, 28), dtype=np.uint8)
+    raw = keras.ops.convert_to_numpy(model(images, training=False))
+    scaled = images.astype("float32")[..., None] / 255
+    head = keras.Sequential(model.layers[2:])
+    expected = keras.ops.convert_to_numpy(head(scaled, training=False))
+    np.testing.assert_allclose(raw, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_preprocessing_layers_have_no_weights(seed: keras.Model) -> None:
+    assert [layer.count_params() for layer in seed.layers[:2]] == [0, 0]
 
 
 def test_seed_parameter_count(seed: keras.Model) -> None:
@@ -80,9 +100,9 @@ def test_improved_architecture(improved: keras.Model) -> None:
 
 
 def test_improved_inference_is_deterministic(improved: keras.Model) -> None:
-    images = np.random.default_rng(0).uniform(size=(4, 28, 28, 1)).astype("float32")
-    first = np.asarray(improved(images, training=False))
-    second = np.asarray(improved(images, training=False))
+    images = np.random.default_rng(0).integers(0, 256, size=(4, 28, 28), dtype=np.uint8)
+    first = keras.ops.convert_to_numpy(improved(images, training=False))
+    second = keras.ops.convert_to_numpy(improved(images, training=False))
     np.testing.assert_allclose(first, second)
     np.testing.assert_allclose(first.sum(axis=1), 1.0, rtol=1e-5)
 

@@ -11,9 +11,9 @@ from typing import Any
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from core import models, training
+from core.backend import active_backend
 from core.config import TrainConfig
 from core.data import Dataset
 from core.events import (
@@ -25,13 +25,7 @@ from core.events import (
     TrainingStarted,
     TrainingStopped,
 )
-from core.training import (
-    TrainState,
-    detect_device,
-    make_eval_pipeline,
-    make_training_pipeline,
-    train,
-)
+from core.training import TrainState, detect_device, train
 
 RUN_ID = "test-run"
 BATCHES = 13
@@ -68,8 +62,11 @@ def run(
 
 @pytest.fixture
 def every_batch(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Report progress after every batch instead of at most every 0.1 s."""
+    """Report progress after every batch instead of at most every 0.1 s, one batch per call
+    into the backend."""
     monkeypatch.setattr(training, "PROGRESS_INTERVAL_S", 0.0)
+    monkeypatch.setattr(training, "FIRST_STEPS_PER_EXECUTION", 1)
+    monkeypatch.setattr(training, "EXECUTION_TARGET_S", 0.0)
 
 
 def test_two_epochs_emit_events_in_order(synthetic_dataset: Dataset) -> None:
@@ -142,7 +139,7 @@ def test_stop_mid_epoch_ends_within_one_batch(
     assert [type(e) for e in after] == [TrainingStopped]
     # Stops are checked at every batch end: the batch after the request (the 4th) is the
     # last one trained.
-    assert int(state.model.optimizer.iterations.numpy()) == 4
+    assert int(keras_value(state.model.optimizer.iterations)) == 4
     assert state.status == "stopped"
     assert state.history == []
     stopped = events[-1]
@@ -221,7 +218,7 @@ def test_continue_training(synthetic_dataset: Dataset) -> None:
     assert isinstance(second[-1], TrainingFinished)
     assert [m.epoch for m in second[-1].history] == [1, 2]
     # The optimizer carried on rather than starting over.
-    assert int(state.model.optimizer.iterations.numpy()) == 2 * BATCHES
+    assert int(keras_value(state.model.optimizer.iterations)) == 2 * BATCHES
 
 
 @pytest.mark.slow
@@ -258,72 +255,134 @@ def test_nan_loss_fails_cleanly(
 def test_other_errors_become_failed_events(
     synthetic_dataset: Dataset, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken_pipeline(*args: object, **kwargs: object) -> None:
+    def broken_labels(*args: object, **kwargs: object) -> None:
         raise RuntimeError("pipeline exploded\nsecond line")
 
-    monkeypatch.setattr(training, "make_eval_pipeline", broken_pipeline)
+    monkeypatch.setattr(training, "labels_for", broken_labels)
     state, events = run(synthetic_dataset, 1)
     assert events == [TrainingFailed(RUN_ID, "RuntimeError: pipeline exploded", "error")]
     assert state.status == "failed"
 
 
+class ResourceExhaustedError(Exception):
+    """Named as TensorFlow's: recognised by name, whatever the backend."""
+
+
+class XlaRuntimeError(Exception):
+    """Named as JAX's runtime error."""
+
+
+class OutOfMemoryError(RuntimeError):
+    """Named as PyTorch's ``torch.OutOfMemoryError``."""
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ResourceExhaustedError("OOM when allocating tensor with shape[4096,28,26,26]"),
+        XlaRuntimeError("RESOURCE_EXHAUSTED: Out of memory while trying to allocate 2.1GiB"),
+        OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 MiB"),
+        MemoryError(),
+    ],
+    ids=["tensorflow", "jax", "torch", "host"],
+)
+def test_out_of_memory_on_any_backend_says_the_same(
+    synthetic_dataset: Dataset, monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    def exhausted(*args: object, **kwargs: object) -> None:
+        raise error
+
+    monkeypatch.setattr(training, "epoch_arrays", exhausted)
+    state, events = run(synthetic_dataset, 1)
+    failed = events[-1]
+    assert isinstance(failed, TrainingFailed)
+    assert failed.kind == "out_of_memory"
+    assert failed.message == "out of memory at batch size 32: try a smaller batch size"
+    assert state.status == "failed"
+
+
+def test_other_runtime_errors_are_not_out_of_memory() -> None:
+    from core.backend import is_out_of_memory
+
+    assert not is_out_of_memory(XlaRuntimeError("INVALID_ARGUMENT: shapes differ"))
+    assert not is_out_of_memory(RuntimeError("expected scalar type Float"))
+    assert is_out_of_memory(RuntimeError("CUDA error: out of memory"))
+
+
 def test_detect_device() -> None:
     device = detect_device()
-    if tf.config.list_physical_devices("GPU"):
-        assert device.startswith("GPU: ")
-    else:
-        assert device.startswith("CPU: ")
-        assert device.endswith("threads)")
+    assert device.startswith(("CPU: ", "GPU: "))
+    assert device.endswith(f" · {active_backend()}")
+    if device.startswith("CPU: "):
+        assert device.removesuffix(f" · {active_backend()}").endswith("threads)")
 
 
-def test_eval_pipeline_normalises_uint8_batches_in_order() -> None:
-    images = np.zeros((10, 28, 28), dtype=np.uint8)
-    images[:, 0, 0] = 255
-    images[:, 1, 1] = 51
-    labels = np.arange(10, dtype=np.uint8)
+def test_several_batches_per_call_still_report_every_call_and_stop_at_the_next(
+    synthetic_dataset: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With N batches per call into the backend, progress comes after every call (batches
+    N, 2N, ... and the epoch's last), samples/s stay right, and a stop lands after the call
+    running when it was asked for."""
+    monkeypatch.setattr(training, "PROGRESS_INTERVAL_S", 0.0)
+    monkeypatch.setattr(training, "FIRST_STEPS_PER_EXECUTION", 5)
+    stop = threading.Event()
 
-    batches = list(make_eval_pipeline(images, labels, batch_size=4))
+    def stop_in_epoch_2(event: TrainingEvent) -> None:
+        if isinstance(event, BatchProgress) and event.epoch == 2 and event.batch >= 5:
+            stop.set()
 
-    assert [tuple(x.shape) for x, _ in batches] == [(4, 28, 28, 1), (4, 28, 28, 1), (2, 28, 28, 1)]
-    for x, y in batches:
-        assert x.dtype == tf.float32
-        assert y.dtype == tf.int32
-        values = x.numpy()
-        assert values.min() == 0.0
-        assert values.max() == 1.0
-        assert values[:, 1, 1, 0] == pytest.approx(0.2)
-    assert np.concatenate([y.numpy() for _, y in batches]).tolist() == list(range(10))
+    monkeypatch.setattr(training, "steps_per_execution_for", lambda seconds, backend: 5)
+    state, events = run(synthetic_dataset, 3, on_event=stop_in_epoch_2, stop=stop)
+
+    epoch_1 = [e for e in events if isinstance(e, BatchProgress) and e.epoch == 1]
+    assert [e.batch for e in epoch_1] == [5, 10, BATCHES]
+    assert all(e.samples_per_second > 0 for e in epoch_1)
+    epoch_2 = [e.batch for e in events if isinstance(e, BatchProgress) and e.epoch == 2]
+    assert epoch_2 == [5]
+    assert int(keras_value(state.model.optimizer.iterations)) == BATCHES + 10
+    # What model.keras saves: PyTorch's Keras refuses to load more than one batch per call.
+    assert state.model.get_compile_config()["steps_per_execution"] == 1
+    assert state.status == "stopped"
+    assert [m.epoch for m in state.history] == [1]
 
 
-def test_training_pipeline_shuffles_each_epoch_by_seed_and_epoch_alone() -> None:
+def keras_value(variable: Any) -> Any:
+    import keras
+
+    return keras.ops.convert_to_numpy(variable)
+
+
+def test_steps_per_execution_follow_the_step_time() -> None:
+    from core.training import steps_per_execution_for
+
+    assert steps_per_execution_for(None, "tensorflow") == training.FIRST_STEPS_PER_EXECUTION
+    assert steps_per_execution_for(0.015, "tensorflow") == 10  # 0.15 s per call
+    assert steps_per_execution_for(0.0005, "jax") == 300
+    assert steps_per_execution_for(1.0, "tensorflow") == 1
+    assert steps_per_execution_for(1e-9, "jax") == training.MAX_STEPS_PER_EXECUTION
+    assert steps_per_execution_for(0.0005, "torch") == 1
+
+
+def test_epoch_order_depends_on_seed_and_epoch_alone() -> None:
+    from core.batches import epoch_arrays, epoch_order
+
+    orders = [epoch_order(20, 1, epoch).tolist() for epoch in range(3)]
+    assert all(sorted(order) == list(range(20)) for order in orders), "each epoch sees all"
+    assert len({tuple(order) for order in orders}) == 3, "a new order every epoch"
+    assert epoch_order(20, 1, 2).tolist() == orders[2], "a resumed run gets the same batches"
+    assert epoch_order(20, 2, 0).tolist() != orders[0]
+    # Pinned: the order must not change between versions, or resumed runs would differ.
+    assert epoch_order(10, 0, 0).tolist() == PINNED_ORDER
+
     images = np.arange(20, dtype=np.uint8)[:, None, None] * np.ones((1, 28, 28), dtype=np.uint8)
     labels = (np.arange(20) % 10).astype(np.uint8)
-
-    def orders(first: int, last: int, seed: int = 1) -> list[list[int]]:
-        pipeline = make_training_pipeline(
-            images,
-            labels,
-            batch_size=8,
-            seed=seed,
-            first_epoch=first,
-            last_epoch=last,
-            one_hot=True,
-        )
-        batches = list(pipeline)
-        assert [len(x) for x, _ in batches] == [8, 8, 4] * (last - first), "batches per epoch"
-        xs = np.concatenate([x.numpy() for x, _ in batches])
-        ys = np.concatenate([y.numpy() for _, y in batches])
-        assert ys.sum(axis=1).tolist() == [1.0] * len(ys)
-        order = np.rint(xs[:, 0, 0, 0] * 255).astype(int)
-        # Shuffled, but every image still carries its own label.
-        assert (ys.argmax(axis=1) == order % 10).all()
-        return [order[i : i + 20].tolist() for i in range(0, len(order), 20)]
-
-    epochs = orders(0, 3)
-    assert all(sorted(epoch) == list(range(20)) for epoch in epochs), "each epoch sees all"
-    assert len({tuple(epoch) for epoch in epochs}) == 3, "a new order every epoch"
-    assert orders(1, 3) == epochs[1:], "a resumed run gets the same batches"
-    assert orders(0, 1, seed=2) != epochs[:1]
+    x, y = epoch_arrays(images, labels, seed=1, epoch=2, one_hot=True)
+    assert x.dtype == np.uint8, "no float copy of the images"
+    assert x[:, 0, 0].tolist() == orders[2]
+    assert y.dtype == np.float32
+    assert (y.argmax(axis=1) == x[:, 0, 0] % 10).all(), "every image keeps its label"
+    _, sparse = epoch_arrays(images, labels, seed=1, epoch=2, one_hot=False)
+    assert sparse.dtype == np.int32
 
 
 @pytest.mark.slow
@@ -349,9 +408,14 @@ def test_label_smoothed_preset_reports_the_plain_cross_entropy(synthetic_dataset
     "error",
     [
         pytest.param(
-            tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor"),
+            ResourceExhaustedError("OOM when allocating tensor with shape[4096,28,26,26]"),
             id="ResourceExhaustedError",
         ),
+        pytest.param(
+            XlaRuntimeError("RESOURCE_EXHAUSTED: Out of memory while trying to allocate"),
+            id="XlaRuntimeError",
+        ),
+        pytest.param(OutOfMemoryError("CUDA out of memory"), id="torch.OutOfMemoryError"),
         pytest.param(MemoryError(), id="MemoryError"),
     ],
 )
@@ -384,3 +448,6 @@ def test_out_of_memory_suggests_a_smaller_batch_size(
     assert any(isinstance(e, BatchProgress) for e in events), "it failed mid-epoch"
     assert not any(isinstance(e, EpochEnded | TrainingFinished | TrainingStopped) for e in events)
     assert (state.status, state.failure) == ("failed", failed.message)
+
+
+PINNED_ORDER = [4, 6, 2, 7, 3, 5, 9, 0, 8, 1]

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from core.backend import BACKENDS, BackendError, default_backend, parse_backend, select_backend
 from core.config import (
     MODEL_PRESETS,
     ConfigError,
@@ -99,6 +100,17 @@ def _add_data_options(parser: argparse.ArgumentParser, *, in_command: bool = Fal
     )
 
 
+def _add_backend_option(parser: argparse.ArgumentParser, *, in_command: bool = False) -> None:
+    parser.add_argument(
+        "--backend",
+        type=_checked(parse_backend),
+        default=argparse.SUPPRESS if in_command else None,
+        metavar="NAME",
+        help=f"framework under Keras: {', '.join(BACKENDS)} "
+        "(default: $KERAS_BACKEND, else tensorflow)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="fmnist-tui",
@@ -106,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         "With no command, opens the app.",
     )
     _add_data_options(parser)
+    _add_backend_option(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     train = commands.add_parser(
@@ -145,11 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--no-export", action="store_true", help="do not write the PNG plots")
     _add_data_options(train, in_command=True)
+    _add_backend_option(train, in_command=True)
 
     summary = commands.add_parser("summary", help="print a preset's layers and parameters")
     summary.add_argument(
         "--model", type=_checked(parse_model), default=argparse.SUPPRESS, metavar="NAME"
     )
+    _add_backend_option(summary, in_command=True)
 
     export = commands.add_parser(
         "export",
@@ -167,9 +182,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also write RUN_DIR/tensorboard/ (epochs, test results, images) and history.csv",
     )
+    _add_backend_option(export, in_command=True)
 
     runs = commands.add_parser("runs", help="list saved runs")
     runs.add_argument("--runs-dir", metavar="DIR", type=Path, default=argparse.SUPPRESS)
+    _add_backend_option(runs, in_command=True)
     return parser
 
 
@@ -205,6 +222,14 @@ def _check_train(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from core.locations import runs_dir
+
+    if args.command in (None, "train", "summary"):
+        # Keras reads the backend once, at its first import: choose it before any.
+        try:
+            select_backend(args.backend or default_backend())
+        except BackendError as error:
+            sys.stderr.write(f"fmnist-tui: error: {error}\n")
+            return EXIT_USAGE
 
     if args.command == "train":
         _check_train(args)
