@@ -45,16 +45,6 @@ def default_backend() -> Backend:
     return DEFAULT_BACKEND
 
 
-def parse_backend(text: str) -> Backend:
-    name = text.strip().lower()
-    for backend in BACKENDS:
-        if name == backend:
-            return backend
-    from core.config import ConfigError, shown
-
-    raise ConfigError(f"unknown backend {shown(text)}; choose one of {', '.join(BACKENDS)}")
-
-
 def installed(name: Backend) -> bool:
     """Whether the framework behind ``name`` can be imported (without importing it)."""
     return importlib.util.find_spec(_FRAMEWORK_MODULE[name]) is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-from core.backend import BACKENDS, default_backend
+from core.backend import BACKENDS, Backend, default_backend
 
 MAX_EPOCHS = 1000
 MAX_BATCH_SIZE = 4096
@@ -96,6 +96,15 @@ def parse_val_split(text: str) -> float:
     if not 0.0 < value < 1.0:
         raise ConfigError(f"validation split must be between 0 and 1, got {value}")
     return value
+
+
+def parse_backend(text: str) -> Backend:
+    """A backend name as typed (``--backend``), any case."""
+    name = text.strip().lower()
+    for backend in BACKENDS:
+        if name == backend:
+            return backend
+    raise ConfigError(f"unknown backend {shown(text)}; choose one of {', '.join(BACKENDS)}")
 
 
 def parse_model(text: str) -> str:

@@ -386,6 +386,7 @@ def test_train_subprocess(trained: TrainedRun, data_dir: Path) -> None:
     assert any(re.fullmatch(r"test_accuracy=[01]\.\d{4} test_loss=\d+\.\d{4}", x) for x in lines)
     run_dir = trained.run_dir
     assert f"run: {run_dir}" in lines
+    assert any(re.fullmatch(r"peak memory: host [\d,]+ MiB", x) for x in lines)
     for name in PNGS:
         assert f"wrote {run_dir / name}" in lines
         assert (run_dir / name).read_bytes().startswith(PNG_MAGIC)

@@ -806,3 +806,24 @@ def test_the_apps_export_marks_the_early_stop_as_the_cli_does(
     run(scenario())
     assert drawn == [early]
     assert (run_dir / export.ACCURACY_LOSS_PNG).is_file()
+
+
+def test_a_gpu_reading_shows_a_live_gpu_line() -> None:
+    """On an NVIDIA box the engine's sampler posts a reading once a second; without a GPU no
+    line is shown (the snapshots)."""
+    from core.gpu import GpuSnapshot
+    from tui.messages import GpuSampled
+
+    app, _engine = fake_app()
+
+    async def scenario() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: app.data_description is not None, timeout=10)
+            line = app.query_one("#gpu", Static)
+            assert not line.display
+            reading = GpuSnapshot(0, "NVIDIA H200", 87, 12_034.0, 143_771.0, 54, 12_034.0)
+            app.post_message(GpuSampled(reading))
+            await wait_for(pilot, lambda: line.display, timeout=5)
+            assert text_of(line).strip() == "GPU 0 NVIDIA H200: 87% · 12,034/143,771 MiB · 54 °C"
+
+    run(scenario())

@@ -41,6 +41,7 @@ from tui.messages import (
     EngineStatus,
     ExportFailed,
     ExportFinished,
+    GpuSampled,
     RunLoaded,
     RunLoadFailed,
     SummaryReady,
@@ -222,6 +223,9 @@ class FmnistApp(PacedKeysApp[int]):
     def on_engine_ready(self, message: EngineReady) -> None:
         self._draw(self.state.ready(message.device))
         self.train_tab.show_status(self.state.status_line())
+
+    def on_gpu_sampled(self, message: GpuSampled) -> None:
+        self.train_tab.show_gpu(message.snapshot.line())
 
     def on_data_ready(self, message: DataReady) -> None:
         self._draw(self.state.data_ready(message.source, message.train, message.val, message.test))

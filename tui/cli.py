@@ -12,10 +12,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from core.backend import BACKENDS, BackendError, default_backend, parse_backend, select_backend
+from core.backend import BACKENDS, BackendError, default_backend, select_backend
 from core.config import (
     MODEL_PRESETS,
     ConfigError,
+    parse_backend,
     parse_batch_size,
     parse_epochs,
     parse_int,

@@ -38,11 +38,13 @@ from tui.messages import (
     EngineIdle,
     EngineReady,
     EngineStatus,
+    GpuSampled,
     SummaryReady,
 )
 
 if TYPE_CHECKING:
     from core.data import Dataset
+    from core.gpu import GpuSampler, GpuSnapshot
 
 Post = Callable[[Message], object]
 """How the engine reaches the app: ``App.post_message`` (thread-safe)."""
@@ -198,6 +200,7 @@ class TrainingEngine(Engine):
         )
         self._data_problem = "the data set is not loaded"
         self._data_ready = False
+        self._gpu: GpuSampler | None = None
 
     def serve(self, post: Post) -> None:
         post(EngineStatus(LOADING_TENSORFLOW))
@@ -207,6 +210,13 @@ class TrainingEngine(Engine):
         if self.shutting_down:
             return
         post(EngineReady(detect_device()))
+        from core.gpu import open_sampler
+
+        # NVIDIA GPUs only (NVML); its own daemon thread reads the GPU once a second.
+        def on_sample(snapshot: GpuSnapshot) -> None:
+            post(GpuSampled(snapshot))
+
+        self._gpu = open_sampler(on_sample)
         self._summarize(self.preset, post)
         if self.shutting_down:
             return
@@ -219,6 +229,8 @@ class TrainingEngine(Engine):
         while True:
             command = self.next_command()
             if isinstance(command, Shutdown):
+                if self._gpu is not None:
+                    self._gpu.stop()
                 return
             try:
                 self._handle(command, post)

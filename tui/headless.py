@@ -185,6 +185,9 @@ def train_command(args: argparse.Namespace, runs_root: Path) -> int:
             return EXIT_INTERRUPTED
         finally:
             signal.signal(signal.SIGINT, previous)
+        from core.backend import peak_memory_line
+
+        printer.line(peak_memory_line())
         if result.failure is not None:
             terminal.write(f"fmnist-tui train: error: {result.failure.message}\n")
             terminal.write(f"fmnist-tui train: log: {log_path}\n")

@@ -17,6 +17,7 @@ from core.events import BatchProgress, EpochMetrics, TrainingEvent
 from core.summary import ModelSummary
 
 if TYPE_CHECKING:
+    from core.gpu import GpuSnapshot
     from core.runs import RunListing, SavedRun
 
 
@@ -102,6 +103,18 @@ class EngineError(Message):
     def __init__(self, message: str) -> None:
         super().__init__()
         self.message = message
+
+
+class GpuSampled(Message):
+    """A reading of the GPU (utilisation, memory, temperature), once a second."""
+
+    def __init__(self, snapshot: GpuSnapshot) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+
+    def can_replace(self, message: Message) -> bool:
+        # Only the newest reading matters when the UI falls behind.
+        return isinstance(message, GpuSampled)
 
 
 class EngineCrashed(Message):

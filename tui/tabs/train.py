@@ -38,6 +38,7 @@ class TrainTab(AppTab):
         ("#progress", ProgressLine),
         ("#test-accuracy", Static),
         ("#status", Static),
+        ("#gpu", Static),
     )
 
     def __init__(self, number: int, state: AppState, context: TabContext) -> None:
@@ -46,6 +47,7 @@ class TrainTab(AppTab):
 
     def compose(self) -> ComposeResult:
         yield Static(self.context.loading, id="status", markup=False)
+        yield Static("", id="gpu", markup=False)
         with Horizontal(id="progress-row"):
             yield ProgressLine(id="progress")
             yield Static("", id="test-accuracy", markup=False)
@@ -57,6 +59,7 @@ class TrainTab(AppTab):
             yield LogPane(self.context.log_path, id="log")
 
     def on_mount(self) -> None:
+        self.widget("#gpu", Static).display = False
         self.summary.border_title = "Model"
         self.log_pane.border_title = "Log"
         self.test_accuracy.display = False
@@ -95,6 +98,12 @@ class TrainTab(AppTab):
 
     def show_status(self, text: str) -> None:
         self.status.update(text)
+
+    def show_gpu(self, text: str) -> None:
+        """The live GPU line (utilisation, memory, temperature), shown once a GPU reports."""
+        gpu = self.widget("#gpu", Static)
+        gpu.update(text)
+        gpu.display = True
 
     def show_progress(self, state: AppState) -> None:
         line = self.progress_line
