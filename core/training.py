@@ -267,6 +267,12 @@ class _EventCallback(keras.callbacks.Callback):  # type: ignore[misc]
         )
         if not math.isfinite(metrics.loss):
             raise _NonFiniteLoss(f"loss became {metrics.loss} in epoch {metrics.epoch}")
+        if not math.isfinite(metrics.val_loss):
+            # The epoch's last updates broke the weights after its running loss was taken:
+            # only the validation pass sees it. No checkpoint may keep such weights.
+            raise _NonFiniteLoss(
+                f"validation loss became {metrics.val_loss} after epoch {metrics.epoch}"
+            )
         self.state.history.append(metrics)
         stop_early = self.state.note_epoch(metrics, self.patience)
         if stop_early and self.state.best_epoch is not None:

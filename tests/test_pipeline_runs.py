@@ -27,6 +27,7 @@ from core.events import (
     TrainingFailed,
     TrainingStarted,
 )
+from core.history_csv import HISTORY_CSV
 from core.runs import (
     CHECKPOINT_STATE,
     CHECKPOINTS_DIR,
@@ -44,6 +45,7 @@ from core.runs import (
     write_json,
 )
 from core.session import ContinueRun, NewRun, RunRequest, RunSession
+from core.tensorboard_log import TENSORBOARD_DIR
 from core.training import TrainState
 
 
@@ -93,6 +95,8 @@ def test_run_folder_contents(one_epoch_run: tuple[TrainState, Path, list[Trainin
     assert {p.name for p in run_dir.iterdir()} == {
         CONFIG_JSON,
         HISTORY_JSON,
+        HISTORY_CSV,
+        TENSORBOARD_DIR,
         METRICS_JSON,
         EVALUATION_NPZ,
         MODEL_FILE,
