@@ -80,6 +80,22 @@ def _conv_bn(filters: int, name: str) -> list[layers.Layer]:
     ]
 
 
+def augmentation_layers(*, shift: bool = True) -> list[layers.Layer]:
+    """Random horizontal flips and, with ``shift``, shifts of up to 2 pixels each way.
+
+    Active only while training (Keras random layers pass images through at inference). Never a
+    vertical flip: Fashion-MNIST items are upright. Usable in front of any preset's layers.
+    """
+    stack: list[layers.Layer] = [layers.RandomFlip("horizontal", name="random_flip")]
+    if shift:
+        stack.append(
+            layers.RandomTranslation(
+                2 / 28, 2 / 28, fill_mode="constant", interpolation="nearest", name="random_shift"
+            )
+        )
+    return stack
+
+
 def _improved() -> keras.Model:
     # Fixes the seed's overfitting with batch norm, dropout, and global average pooling in
     # place of the 379,512-weight dense layer; label smoothing and weight decay are in the
