@@ -138,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ema", type=float)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--probe", type=int, help="only time this many training steps")
+    parser.add_argument(
+        "--stop-after", type=int, help="train only this many of --epochs (timing the reference)"
+    )
     parser.add_argument("--limit-train", type=int)
     parser.add_argument("--note", default="")
     args = parser.parse_args(argv)
@@ -218,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     model.fit(
         train_ds,
         validation_data=val_ds,
-        epochs=args.epochs,
+        epochs=args.stop_after or args.epochs,
         steps_per_epoch=steps,
         callbacks=[timer.callback()],
         shuffle=False,
