@@ -5,7 +5,9 @@ validation accuracy first reaches 0.90, 0.92, 0.93 and 0.94 (median over seeds; 
 seed never does, with how many did), median seconds per epoch, whole-run seconds, final test
 accuracy (mean, min, max over seeds), trainable params and MFLOP per image.
 
-``python -m bench.time_to_accuracy RUN_DIR... [--json OUT]`` (run folders of any presets)
+``python -m bench.time_to_accuracy SOURCE... [--json OUT]``: each SOURCE is a run folder or a
+``bench/results/accuracy-<preset>.json`` file (its runs); ``LABEL=SOURCE`` files the runs under
+LABEL instead of their preset's name (e.g. ``improved (old)=bench/results/accuracy-improved.json``).
 """
 
 from __future__ import annotations
@@ -32,16 +34,42 @@ def seconds_to_reach(epochs: Sequence[dict[str, Any]], threshold: float) -> floa
     return None
 
 
-def summarize_runs(run_dirs: Sequence[Path]) -> list[dict[str, Any]]:
-    """One row per preset over the finished runs in ``run_dirs``."""
+def load_runs(source: str) -> tuple[str | None, list[dict[str, Any]]]:
+    """The runs in one SOURCE argument (see the module docstring) and its label, if any."""
+    label, _, path_text = source.rpartition("=")
+    path = Path(path_text)
+    if path.is_file():
+        data = json.loads(path.read_text())
+        runs = [
+            {
+                "config": data["config"],
+                "epochs": run["epochs"],
+                "metrics": {
+                    "test_accuracy": run["test_accuracy"],
+                    "trainable_params": run["trainable_params"],
+                },
+            }
+            for run in data["runs"]
+            if run["status"] == "finished"
+        ]
+    else:
+        runs = [
+            {
+                "config": json.loads((path / "config.json").read_text()),
+                "epochs": json.loads((path / "history.json").read_text())["epochs"],
+                "metrics": json.loads((path / "metrics.json").read_text()),
+            }
+        ]
+    return label or None, runs
+
+
+def summarize_runs(sources: Sequence[str]) -> list[dict[str, Any]]:
+    """One row per preset (or label) over the finished runs in ``sources``."""
     by_model: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for run_dir in run_dirs:
-        config = json.loads((run_dir / "config.json").read_text())
-        history = json.loads((run_dir / "history.json").read_text())
-        metrics = json.loads((run_dir / "metrics.json").read_text())
-        by_model[config["model"]].append(
-            {"config": config, "epochs": history["epochs"], "metrics": metrics}
-        )
+    for source in sources:
+        label, runs = load_runs(source)
+        for run in runs:
+            by_model[label or run["config"]["model"]].append(run)
     rows = []
     for model, runs in by_model.items():
         reach: dict[str, Any] = {}
@@ -56,6 +84,7 @@ def summarize_runs(run_dirs: Sequence[Path]) -> list[dict[str, Any]]:
         rows.append(
             {
                 "model": model,
+                "preset": runs[0]["config"]["model"],
                 "runs": len(runs),
                 "epochs": sorted({len(r["epochs"]) for r in runs}),
                 "batch_size": sorted({r["config"]["batch_size"] for r in runs}),
@@ -82,7 +111,9 @@ def add_mflops(rows: list[dict[str, Any]]) -> None:
     from core.models import build_model
 
     for row in rows:
-        row["mflop_per_image"] = round(count_mflops(build_model(row["model"])), 1)
+        if row["model"] != row["preset"]:
+            continue  # a labelled row (an older version of a preset): its model is not built
+        row["mflop_per_image"] = round(count_mflops(build_model(row["preset"])), 1)
 
 
 def markdown(rows: Sequence[dict[str, Any]]) -> str:
@@ -105,7 +136,7 @@ def markdown(rows: Sequence[dict[str, Any]]) -> str:
         return f"{cell['median_s']:.0f}{partial}"
 
     lines = [
-        f"| `{r['model']}` | {'/'.join(map(str, r['batch_size']))} | "
+        f"| {r['model']} | {'/'.join(map(str, r['batch_size']))} | "
         f"{'/'.join(map(str, r['epochs']))} | "
         + " | ".join(reach(r, f"{t:.2f}") for t in THRESHOLDS)
         + f" | {r['s_per_epoch_median']:.1f} | {r['run_seconds_median']:.0f} | "
@@ -118,11 +149,11 @@ def markdown(rows: Sequence[dict[str, Any]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.time_to_accuracy")
-    parser.add_argument("run_dirs", nargs="+", type=Path)
+    parser.add_argument("sources", nargs="+")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--no-mflops", action="store_true", help="do not import Keras")
     args = parser.parse_args(argv)
-    rows = summarize_runs(args.run_dirs)
+    rows = summarize_runs(args.sources)
     if not args.no_mflops:
         add_mflops(rows)
     if args.json:
