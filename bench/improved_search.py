@@ -1,0 +1,245 @@
+"""Search for a cheaper ``improved`` preset on the real data, one candidate per process.
+
+Each call trains one candidate (an architecture from :data:`ARCHS`, with a batch size,
+learning rate, epochs, augmentation and seed) through the same pipelines and compile
+settings as ``fmnist-tui train`` (``core.training`` / ``core.models.compile_model``), reports
+per-epoch train/validation accuracy and seconds (``on_epoch_begin`` to ``on_epoch_end``,
+validation included), the final validation accuracy with and without horizontal-flip
+averaging, trainable params and MFLOP per image (convolution and dense multiply-adds counted
+analytically, times two), and appends one JSON line to ``bench/results/improved_search.jsonl``.
+Choices are made on the validation split only: this script never touches the test set.
+
+``--probe N`` only times N training steps (after 5 warm-up steps) to compare throughput.
+
+``python -m bench.improved_search --arch vgg32 --epochs 15 --batch-size 128 --lr 3e-3``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).parent / "results" / "improved_search.jsonl"
+DATA_DIR = "/usr/share/datasets/fashion-mnist"
+
+# Stages of 3x3 conv-BN-ReLU blocks; a 2x2 max-pool between stages; global average pooling
+# and one dense layer at the end.
+ARCHS: dict[str, list[list[int]]] = {
+    "vgg32": [[32], [64, 64], [128, 128]],
+    "vgg32x2": [[32, 32], [64, 64], [128, 128]],
+    "vgg24w": [[24], [64, 96], [144, 144]],
+    "vgg32w": [[32], [64, 96], [128, 160]],
+    "vgg48": [[48], [96, 96], [160]],
+    "vgg32_3": [[32], [64, 64, 64], [128, 128]],
+}
+
+
+def count_mflops(model: Any) -> float:
+    """Forward MFLOP per image: 2 x multiply-adds of every Conv2D and Dense layer."""
+    from keras import layers
+
+    macs = 0
+    for layer in model.layers:
+        if isinstance(layer, layers.Conv2D):
+            _, h, w, c_out = layer.output.shape
+            k_h, k_w = layer.kernel_size
+            c_in = layer.input.shape[-1]
+            macs += h * w * k_h * k_w * c_in * c_out
+        elif isinstance(layer, layers.Dense):
+            macs += layer.input.shape[-1] * layer.units
+    return 2 * macs / 1e6
+
+
+def build(arch: str, *, dropout: float, augment: str) -> Any:
+    import keras
+    from keras import layers
+
+    from core.models import INPUT_SHAPE, augmentation_layers
+
+    stages = ARCHS[arch]
+    stack: list[Any] = [keras.Input(shape=INPUT_SHAPE, name="image")]
+    if augment != "none":
+        stack += augmentation_layers(shift=augment != "flip")
+    for s, stage in enumerate(stages):
+        if s:
+            stack.append(layers.MaxPooling2D(2, name=f"pool{s}"))
+        for b, filters in enumerate(stage):
+            name = f"stage{s + 1}{chr(ord('a') + b)}"
+            stack += [
+                layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv"),
+                layers.BatchNormalization(name=f"{name}_bn"),
+                layers.Activation("relu", name=f"{name}_relu"),
+            ]
+    stack.append(layers.GlobalAveragePooling2D(name="gap"))
+    if dropout:
+        stack.append(layers.Dropout(dropout, name="drop"))
+    stack.append(layers.Dense(10, activation="softmax", name="output"))
+    return keras.Sequential(stack, name=arch)
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.rows: list[dict[str, float]] = []
+        self._start = 0.0
+
+    def callback(self) -> Any:
+        import keras
+
+        timer = self
+
+        class Cb(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+                timer._start = time.perf_counter()
+
+            def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+                logs = logs or {}
+                row = {
+                    "epoch": epoch + 1,
+                    "seconds": round(time.perf_counter() - timer._start, 2),
+                    "accuracy": round(float(logs.get("accuracy", 0.0)), 4),
+                    "val_accuracy": round(float(logs.get("val_accuracy", 0.0)), 4),
+                }
+                timer.rows.append(row)
+                print(json.dumps(row), flush=True)
+
+        return Cb()
+
+
+def flip_averaged_accuracy(model: Any, images: Any, labels: Any) -> tuple[float, float]:
+    """Accuracy of ``model`` on uint8 ``images`` without and with horizontal-flip averaging."""
+    import numpy as np
+
+    x = (images.astype(np.float32) / 255.0)[..., np.newaxis]
+    plain = model.predict(x, batch_size=512, verbose=0)
+    flipped = model.predict(x[:, :, ::-1, :], batch_size=512, verbose=0)
+    return (
+        float(np.mean(plain.argmax(1) == labels)),
+        float(np.mean((plain + flipped).argmax(1) == labels)),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.improved_search")
+    parser.add_argument("--arch", required=True, help="a name in ARCHS, or 'reference'")
+    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--weight-decay", type=float, default=1e-4)
+    parser.add_argument("--warmup", type=float, default=1.0)
+    parser.add_argument("--smoothing", type=float, default=0.1)
+    parser.add_argument("--dropout", type=float, default=0.0)
+    parser.add_argument("--augment", choices=("none", "flip", "shift", "flipshift"), default="none")
+    parser.add_argument("--ema", type=float)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--probe", type=int, help="only time this many training steps")
+    parser.add_argument(
+        "--stop-after", type=int, help="train only this many of --epochs (timing the reference)"
+    )
+    parser.add_argument("--limit-train", type=int)
+    parser.add_argument("--note", default="")
+    args = parser.parse_args(argv)
+
+    from core.logs import quiet_tensorflow_env
+
+    quiet_tensorflow_env()
+    import keras
+
+    from core.data import load_dataset
+    from core.models import Preset, compile_model
+    from core.training import make_eval_pipeline, make_training_pipeline
+
+    dataset = load_dataset(DATA_DIR, limit_train=args.limit_train, seed=args.seed)
+    builder: Callable[[], Any]
+    if args.arch == "reference":
+        from bench.reference_improved import build_reference_improved
+
+        builder = build_reference_improved
+    else:
+
+        def builder() -> Any:
+            return build(args.arch, dropout=args.dropout, augment=args.augment)
+
+    preset = Preset(
+        "candidate",
+        "",
+        builder,
+        learning_rate=args.lr,
+        weight_decay=args.weight_decay,
+        cosine_decay=True,
+        warmup_epochs=args.warmup,
+        label_smoothing=args.smoothing,
+        ema_momentum=args.ema,
+    )
+    keras.utils.set_random_seed(args.seed)
+    model = builder()
+    steps = math.ceil(dataset.train_samples / args.batch_size)
+    compile_model(model, preset, steps, args.epochs)
+    one_hot = args.smoothing > 0
+    train_ds = make_training_pipeline(
+        dataset.x_train,
+        dataset.y_train,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        first_epoch=0,
+        last_epoch=args.epochs,
+        one_hot=one_hot,
+    )
+    record: dict[str, Any] = {
+        "arch": args.arch,
+        "params": int(sum(math.prod(w.shape) for w in model.trainable_weights)),
+        "mflop_per_image": round(count_mflops(model), 2),
+        **{k: v for k, v in vars(args).items() if k not in ("arch", "note")},
+        "note": args.note,
+        "load_before": os.getloadavg(),
+    }
+    if args.probe:
+        it = iter(train_ds)
+        batches = [next(it) for _ in range(args.probe + 5)]
+        for x, y in batches[:5]:
+            model.train_on_batch(x, y)
+        start = time.perf_counter()
+        for x, y in batches[5:]:
+            model.train_on_batch(x, y)
+        per_step = (time.perf_counter() - start) / args.probe
+        record["probe_s_per_step"] = round(per_step, 4)
+        record["probe_train_s_per_epoch"] = round(per_step * steps, 1)
+        record["load_after"] = os.getloadavg()
+        print(json.dumps(record))
+        with RESULTS.open("a") as out:
+            out.write(json.dumps({"kind": "probe", **record}) + "\n")
+        return 0
+    val_ds = make_eval_pipeline(
+        dataset.x_val, dataset.y_val, batch_size=max(args.batch_size, 256), one_hot=one_hot
+    )
+    timer = _Timer()
+    model.fit(
+        train_ds,
+        validation_data=val_ds,
+        epochs=args.stop_after or args.epochs,
+        steps_per_epoch=steps,
+        callbacks=[timer.callback()],
+        shuffle=False,
+        verbose=0,
+    )
+    val_plain, val_flip = flip_averaged_accuracy(model, dataset.x_val, dataset.y_val)
+    record.update(
+        history=timer.rows,
+        total_seconds=round(sum(r["seconds"] for r in timer.rows), 1),
+        final_val_accuracy=round(val_plain, 4),
+        final_val_accuracy_flip=round(val_flip, 4),
+        load_after=os.getloadavg(),
+    )
+    print(json.dumps({k: v for k, v in record.items() if k != "history"}))
+    with RESULTS.open("a") as out:
+        out.write(json.dumps({"kind": "run", **record}) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
