@@ -98,6 +98,16 @@ def parse_val_split(text: str) -> float:
     return value
 
 
+PRESET_BATCH_SIZES = {"improved": 128}
+"""Presets tuned for another batch size than the default 32 (their learning rate assumes it)."""
+DEFAULT_BATCH_SIZE = 32
+
+
+def default_batch_size(model: str) -> int:
+    """The batch size a new run of ``model`` uses unless told otherwise."""
+    return PRESET_BATCH_SIZES.get(model, DEFAULT_BATCH_SIZE)
+
+
 def parse_backend(text: str) -> Backend:
     """A backend name as typed (``--backend``), any case."""
     name = text.strip().lower()

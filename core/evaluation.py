@@ -56,6 +56,8 @@ class Evaluation:
     confusion: IntArray
     """``confusion[true, predicted]`` counts."""
     per_class_accuracy: FloatArray
+    single_view_accuracy: float | None = None
+    """With test-time flip averaging, the accuracy of the images as they are alone."""
 
     @property
     def misclassified_indices(self) -> IntArray:
@@ -85,6 +87,11 @@ class Evaluation:
                 for name, acc in zip(CLASS_NAMES, self.per_class_accuracy, strict=True)
             },
             "confusion_matrix": self.confusion.tolist(),
+            **(
+                {"test_accuracy_single_view": self.single_view_accuracy}
+                if self.single_view_accuracy is not None
+                else {}
+            ),
         }
 
 

@@ -46,11 +46,10 @@ class Preset:
     label_smoothing: float = 0.0
     ema_momentum: float | None = None
     """Evaluate with an exponential moving average of the weights when set."""
-    batch_size: int | None = None
-    """The batch size the preset was tuned for (its learning rate assumes it); None: any."""
     flip_averaging: bool = False
-    """Trained on horizontally flipped images too: predictions may average each image and
-    its mirror image (test-time augmentation)."""
+    """Trained on horizontally flipped images too: the evaluation averages each test image's
+    prediction with its mirror image's (``core.training.evaluate_model`` sees the flip layer;
+    this field documents it). Its batch size is in ``core.config.PRESET_BATCH_SIZES``."""
 
 
 PREPROCESSING_LAYERS = 2
@@ -157,7 +156,6 @@ PRESETS: dict[str, Preset] = {
         cosine_decay=True,
         warmup_epochs=1.0,
         label_smoothing=0.1,
-        batch_size=128,
         flip_averaging=True,
     ),
 }

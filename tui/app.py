@@ -23,7 +23,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from core.config import MODEL_PRESETS, TrainConfig
+from core.config import MODEL_PRESETS, TrainConfig, default_batch_size
 from core.files import one_line, os_reason
 from tui.bindings import app_bindings
 from tui.commands import help_sections, palette_commands
@@ -284,7 +284,7 @@ class FmnistApp(PacedKeysApp[int]):
         previous = self._last_request
         dialog = TrainDialog(
             preset=self.state.preset,
-            batch_size=previous.batch_size if previous else self.base_config.batch_size,
+            batch_size=(previous.batch_size if previous else default_batch_size(self.state.preset)),
             epochs=previous.epochs if previous else self.base_config.epochs,
             patience=previous.patience if previous else self.base_config.patience,
             continue_option=self.continue_option,

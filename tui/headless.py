@@ -10,7 +10,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
-from core.config import TrainConfig
+from core.config import TrainConfig, default_batch_size
 from core.data import DataError
 from core.events import (
     BatchProgress,
@@ -96,6 +96,11 @@ class _Printer:
             self.evaluation = event
             ev = event.evaluation
             self.line(f"test_accuracy={ev.test_accuracy:.4f} test_loss={ev.test_loss:.4f}")
+            if ev.single_view_accuracy is not None:
+                self.line(
+                    f"(flip-averaged: each test image and its mirror image; one view alone: "
+                    f"{ev.single_view_accuracy:.4f})"
+                )
         elif isinstance(event, RunSaved):
             self.run_dir = event.run_dir
             self.line(f"run: {event.run_dir}")
@@ -129,7 +134,11 @@ def train_command(args: argparse.Namespace, runs_root: Path) -> int:
             TrainConfig(
                 epochs=args.epochs,
                 model=args.model or "seed",
-                batch_size=32 if args.batch_size is None else args.batch_size,
+                batch_size=(
+                    default_batch_size(args.model or "seed")
+                    if args.batch_size is None
+                    else args.batch_size
+                ),
                 val_split=0.2 if args.val_split is None else args.val_split,
                 seed=args.seed or 0,
                 limit_train=args.limit_train,

@@ -24,6 +24,7 @@ from core.config import (
     DEFAULT_EPOCHS,
     MODEL_PRESETS,
     ConfigError,
+    default_batch_size,
     parse_batch_size,
     parse_epochs,
     parse_optional_patience,
@@ -121,6 +122,7 @@ class TrainDialog(ModalScreen[TrainRequest | None]):
         super().__init__()
         self._cursor_blink = cursor_blink
         self._preset = preset
+        self._shown_preset = preset
         self._batch_size = batch_size
         self._epochs = epochs
         self._patience = patience
@@ -212,6 +214,15 @@ class TrainDialog(ModalScreen[TrainRequest | None]):
             select.disabled = patience.disabled = True
         else:
             select.disabled = patience.disabled = False
+
+    @on(Select.Changed, "#model")
+    def _preset_changed(self, event: Select.Changed) -> None:
+        # A preset tuned for another batch size brings it along, unless one was typed.
+        new = str(event.value)
+        batch = self.query_one("#batch-size", Input)
+        if batch.value.strip() == str(default_batch_size(self._shown_preset)):
+            batch.value = str(default_batch_size(new))
+        self._shown_preset = new
 
     @on(RadioSet.Changed, "#mode")
     def _mode_changed(self) -> None:
