@@ -139,6 +139,9 @@ class TrainConfig:
     patience: int | None = None
     """Early stopping: stop after this many epochs without a lower validation loss, and
     keep the weights of the best epoch. ``None`` trains every epoch."""
+    augment: bool = False
+    """Train on randomly mirrored images too (the flips the improved preset always uses), to
+    repeat the seed author's own experiment against overfitting on any preset."""
     backend: str = field(default_factory=default_backend)
     """The framework under Keras: ``tensorflow``, ``jax`` or ``torch`` (default:
     ``$KERAS_BACKEND``, else TensorFlow). A run can be resumed under another one."""

@@ -169,9 +169,20 @@ def get_preset(name: str) -> Preset:
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(PRESETS)}") from None
 
 
-def build_model(name: str) -> keras.Model:
-    """A fresh, uncompiled model for the preset ``name``."""
-    return get_preset(name).build()
+def build_model(name: str, *, augment: bool = False) -> keras.Model:
+    """A fresh, uncompiled model for the preset ``name``.
+
+    With ``augment``, random horizontal flips (:func:`augmentation_layers`, active only while
+    training) go in front of the preset's own layers, unless the preset flips already.
+    """
+    model = get_preset(name).build()
+    if not augment or any(isinstance(layer, layers.RandomFlip) for layer in model.layers):
+        return model
+    own = model.layers[PREPROCESSING_LAYERS:]
+    stack: list[keras.KerasTensor | layers.Layer] = _preprocessing()
+    stack += augmentation_layers(shift=False)
+    stack += own
+    return keras.Sequential(stack, name=model.name)
 
 
 def compile_model(

@@ -599,6 +599,13 @@ class RunListing:
     resume_refusal: str | None = None
     """Why it cannot be trained further (damaged, being trained, no checkpoint); ``None``
     when it can."""
+    augment: bool = False
+    """Trained with the augmentation option (random flips) on."""
+
+    @property
+    def model_label(self) -> str:
+        """The preset, marked ``+flip`` when trained with the augmentation option."""
+        return f"{self.model}+flip" if self.augment else self.model
 
     @property
     def epochs_text(self) -> str:
@@ -659,6 +666,7 @@ def list_runs(root: Path) -> list[RunListing]:
                 checkpoint_epoch=None if run.checkpoint is None else run.checkpoint.epoch,
                 unevaluated=run.unevaluated,
                 resume_refusal=run.resume_refusal,
+                augment=run.config.augment,
             )
         )
     return listings

@@ -302,7 +302,8 @@ def new_state(config: TrainConfig, run_id: str) -> TrainState:
     configure_devices()
     seed_everything(config.seed)
     config = config.with_changes(backend=active_backend())
-    return TrainState(run_id=run_id, config=config, model=build_model(config.model))
+    model = build_model(config.model, augment=config.augment)
+    return TrainState(run_id=run_id, config=config, model=model)
 
 
 def train(

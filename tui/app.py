@@ -287,6 +287,7 @@ class FmnistApp(PacedKeysApp[int]):
             batch_size=(previous.batch_size if previous else default_batch_size(self.state.preset)),
             epochs=previous.epochs if previous else self.base_config.epochs,
             patience=previous.patience if previous else self.base_config.patience,
+            augment=previous.augment if previous else self.base_config.augment,
             continue_option=self.continue_option,
             cursor_blink=self.cursor_blink,
         )
@@ -305,6 +306,7 @@ class FmnistApp(PacedKeysApp[int]):
                 model=request.model,
                 batch_size=request.batch_size,
                 patience=request.patience,
+                augment=request.augment,
             )
             self.engine.submit(Train(config))
         self._run_requested("Training starts once TensorFlow has loaded…")

@@ -157,6 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="stop after N epochs without a lower validation loss and keep the best epoch",
     )
+    train.add_argument(
+        "--augment",
+        action="store_true",
+        default=None,
+        help="train on randomly mirrored images too (what the improved preset always does)",
+    )
     train.add_argument("--no-export", action="store_true", help="do not write the PNG plots")
     _add_data_options(train, in_command=True)
     _add_backend_option(train, in_command=True)
@@ -197,6 +203,7 @@ _RUN_SETTINGS = (
     "val_split",
     "seed",
     "early_stop",
+    "augment",
     "limit_train",
     "limit_test",
 )

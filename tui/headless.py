@@ -145,6 +145,7 @@ def train_command(args: argparse.Namespace, runs_root: Path) -> int:
                 limit_test=args.limit_test,
                 data_dir=args.data_dir,
                 patience=args.early_stop,
+                augment=bool(args.augment),
             )
         )
     signals = Signals()
@@ -258,7 +259,7 @@ def runs_command(root: Path) -> int:
         started = run.started.strftime("%Y-%m-%d %H:%M:%S") if run.started else "?"
         accuracy = f"{run.test_accuracy:.4f}" if run.test_accuracy is not None else "-"
         print(
-            f"{started:<19}  {run.model:<9}  {run.epochs_text:>7}  {run.status:<11}  "
+            f"{started:<19}  {run.model_label:<9}  {run.epochs_text:>7}  {run.status:<11}  "
             f"{accuracy:>8}  {run.path}"
         )
         if run.problem:

@@ -43,6 +43,8 @@ class TrainRequest:
     """Train the model of the last run further instead of starting a new run."""
     patience: int | None = None
     """Early stopping: epochs without a lower validation loss before stopping; None: off."""
+    augment: bool = False
+    """Train on randomly mirrored images too (a new run only)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +118,7 @@ class TrainDialog(ModalScreen[TrainRequest | None]):
         batch_size: int = 32,
         epochs: int = DEFAULT_EPOCHS,
         patience: int | None = None,
+        augment: bool = False,
         continue_option: ContinueOption | None = None,
         cursor_blink: bool = True,
     ) -> None:
@@ -126,6 +129,7 @@ class TrainDialog(ModalScreen[TrainRequest | None]):
         self._batch_size = batch_size
         self._epochs = epochs
         self._patience = patience
+        self._augment = augment
         self._continue = continue_option
 
     def compose(self) -> ComposeResult:
@@ -179,6 +183,15 @@ class TrainDialog(ModalScreen[TrainRequest | None]):
                     compact=True,
                 )
             yield Static("", id="patience-error", classes="field-error", markup=False)
+            with Horizontal(classes="field"):
+                yield Label("Augment", classes="field-label")
+                yield Select(
+                    [("off", "off"), ("random flips", "flip")],
+                    value="flip" if self._augment else "off",
+                    allow_blank=False,
+                    id="augment",
+                    compact=True,
+                )
             with Horizontal(id="dialog-buttons"):
                 yield Button("Start", variant="primary", id="start")
                 yield Button("Cancel", id="cancel")
@@ -275,6 +288,7 @@ class TrainDialog(ModalScreen[TrainRequest | None]):
                 patience=None
                 if self.continuing
                 else parse_optional_patience(self.query_one("#patience", Input).value),
+                augment=self.query_one("#augment", Select).value == "flip",
             )
         )
 

@@ -86,7 +86,7 @@ class RunsTable(DataTable[str | Text]):
             epochs = f"{run.epochs}/{run.planned_epochs}" if run.planned_epochs else str(run.epochs)
             self.add_row(
                 started,
-                run.model,
+                run.model_label,
                 Text(epochs, justify="right"),
                 status,
                 _accuracy(run.test_accuracy),
