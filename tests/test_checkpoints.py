@@ -380,6 +380,9 @@ def test_nan_loss_keeps_the_last_good_checkpoint(
 
     monkeypatch.setattr(training._EventCallback, "on_train_batch_end", poison)
     monkeypatch.setattr(training, "PROGRESS_INTERVAL_S", 0.0)  # check every batch's loss
+    # One batch per call into the backend, so that the callback sees every batch.
+    monkeypatch.setattr(training, "FIRST_STEPS_PER_EXECUTION", 1)
+    monkeypatch.setattr(training, "steps_per_execution_for", lambda seconds, backend: 1)
     run_dir, events = run_epochs(synthetic_dataset, tmp_path, TrainConfig(epochs=3))
     failure = next(e for e in events if isinstance(e, TrainingFailed))
     assert failure.kind == "nan_loss"
