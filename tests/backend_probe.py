@@ -4,8 +4,9 @@
 train ARGS...`` in this process, then one JSON line: the exit code and whether TensorFlow
 was imported.
 
-``python tests/backend_probe.py BACKEND classify MODEL_FILE DATA_DIR``: a plain Keras script
-(no project code): load the model, classify the raw uint8 test images, print the accuracy.
+``python tests/backend_probe.py BACKEND classify DATA_DIR MODEL_FILE...``: a plain Keras
+script (no project code): load each model, classify the raw uint8 test images, print the
+accuracies.
 
 ``python tests/backend_probe.py BACKEND nan``: train with a learning rate that diverges;
 print the failure's kind and message.
@@ -35,15 +36,18 @@ def first(folder: Path, stem: str) -> Path:
     return next(p for p in (folder / stem, folder / f"{stem}.gz") if p.is_file())
 
 
-def classify(model_file: str, data_dir: str) -> dict[str, object]:
+def classify(data_dir: str, *model_files: str) -> dict[str, object]:
     import keras
 
-    model = keras.models.load_model(model_file)
     folder = Path(data_dir)
     images = read_idx(first(folder, "t10k-images-idx3-ubyte"))
     labels = read_idx(first(folder, "t10k-labels-idx1-ubyte"))
-    predicted = model.predict(images, batch_size=256, verbose=0).argmax(axis=1)
-    return {"accuracy": float((predicted == labels).mean()), "count": len(labels)}
+    accuracies = {}
+    for model_file in model_files:
+        model = keras.models.load_model(model_file)
+        predicted = model.predict(images, batch_size=256, verbose=0).argmax(axis=1)
+        accuracies[model_file] = float((predicted == labels).mean())
+    return {"accuracies": accuracies, "count": len(labels)}
 
 
 def diverge() -> dict[str, object]:
