@@ -45,6 +45,15 @@ def default_backend() -> Backend:
     return DEFAULT_BACKEND
 
 
+FRAMEWORK_NAMES: dict[Backend, str] = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
+
+
+def framework_name(name: Backend | None = None) -> str:
+    """How people write the framework's name: ``TensorFlow``, ``JAX``, ``PyTorch`` (the chosen
+    backend's by default), for lines such as "Loading JAX…"."""
+    return FRAMEWORK_NAMES[name or default_backend()]
+
+
 def installed(name: Backend) -> bool:
     """Whether the framework behind ``name`` can be imported (without importing it)."""
     return importlib.util.find_spec(_FRAMEWORK_MODULE[name]) is not None

@@ -23,11 +23,12 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from core.backend import framework_name
 from core.config import MODEL_PRESETS, TrainConfig, default_batch_size
 from core.files import one_line, os_reason
 from tui.bindings import app_bindings
 from tui.commands import help_sections, palette_commands
-from tui.engine import LOADING_TENSORFLOW, Continue, Engine, Resume, Summarize, Train
+from tui.engine import Continue, Engine, Resume, Summarize, Train, loading_runtime
 from tui.keys import PacedKeysApp
 from tui.main_screen import MIN_HEIGHT, MIN_WIDTH, TALL_HEIGHT, WIDE_WIDTH, MainScreen
 from tui.messages import (
@@ -105,7 +106,7 @@ class FmnistApp(PacedKeysApp[int]):
         self.runs_dir = runs_dir
         self.base_config = base_config or TrainConfig(model=preset)
         self.log_path = log_path
-        self.state = AppState(preset)
+        self.state = AppState(preset, runtime=framework_name())
         self.continue_option: ContinueOption | None = None
         self._last_request: TrainRequest | None = None
         self.main: MainScreen
@@ -137,7 +138,7 @@ class FmnistApp(PacedKeysApp[int]):
         return self.state.engine_ready
 
     def get_default_screen(self) -> MainScreen:
-        context = TabContext(self.runs_dir, self.log_path, LOADING_TENSORFLOW)
+        context = TabContext(self.runs_dir, self.log_path, loading_runtime())
         self.main = MainScreen(self.state, context)
         return self.main
 
@@ -309,7 +310,7 @@ class FmnistApp(PacedKeysApp[int]):
                 augment=request.augment,
             )
             self.engine.submit(Train(config))
-        self._run_requested("Training starts once TensorFlow has loaded…")
+        self._run_requested(f"Training starts once {self.state.runtime} has loaded…")
 
     def _run_requested(self, waiting: str, message: str | None = None) -> None:
         self.state.run_requested()
@@ -328,7 +329,7 @@ class FmnistApp(PacedKeysApp[int]):
             return
         self.engine.submit(Resume(message.path, message.epochs))
         self._run_requested(
-            "Resuming once TensorFlow has loaded…", f"Resuming {message.path.name}…"
+            f"Resuming once {self.state.runtime} has loaded…", f"Resuming {message.path.name}…"
         )
 
     def action_stop(self) -> None:

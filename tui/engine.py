@@ -51,7 +51,16 @@ Post = Callable[[Message], object]
 DataLoader = Callable[[TrainConfig], "Dataset"]
 """Loads the arrays for a run's data settings (:func:`core.data.load_dataset_for`)."""
 
+
+def loading_runtime() -> str:
+    """What the first seconds are spent on: importing the chosen backend's framework."""
+    from core.backend import framework_name
+
+    return f"Loading {framework_name()}…"
+
+
 LOADING_TENSORFLOW = "Loading TensorFlow…"
+"""The status line while TensorFlow, the default backend, loads (snapshots show it)."""
 LOADING_DATA = "Loading data…"
 
 
@@ -203,7 +212,7 @@ class TrainingEngine(Engine):
         self._gpu: GpuSampler | None = None
 
     def serve(self, post: Post) -> None:
-        post(EngineStatus(LOADING_TENSORFLOW))
+        post(EngineStatus(loading_runtime()))
         # The import that costs seconds: done here so the first frame never waits for it.
         from core.training import detect_device
 

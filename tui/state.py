@@ -135,7 +135,9 @@ class Changes:
 class AppState:
     """The runs the app knows, what it is doing, and how training events change that."""
 
-    def __init__(self, preset: str = "seed") -> None:
+    def __init__(self, preset: str = "seed", *, runtime: str = LOADING_RUNTIME) -> None:
+        self.runtime = runtime
+        """The framework under Keras (TensorFlow, JAX, PyTorch), as people write it."""
         self.preset = preset
         """The model preset new runs use."""
         self.device: str | None = None
@@ -152,7 +154,7 @@ class AppState:
         """A run was asked for and its first event has not arrived: adopt its id."""
         self.progress: Progress | None = None
         """Where training is, while it runs; ``None`` shows :attr:`message` instead."""
-        self.message = f"t sets up a run while {LOADING_RUNTIME} loads"
+        self.message = f"t sets up a run while {runtime} loads"
 
     # --- The engine starting up ------------------------------------------------------------
 
@@ -161,7 +163,7 @@ class AppState:
         self.engine_ready = True
         self.device = device
         changes = Changes()
-        changes.note(f"{LOADING_RUNTIME} ready on {device}")
+        changes.note(f"{self.runtime} ready on {device}")
         return changes
 
     def data_ready(self, source: str, train: int, val: int, test: int) -> Changes:
