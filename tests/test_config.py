@@ -132,6 +132,7 @@ def test_to_dict_from_dict_round_trip() -> None:
         "limit_test": 1000,
         "data_dir": "/data/fmnist",
         "patience": None,
+        "augment": False,
         "backend": config.backend,
     }
     assert TrainConfig.from_dict(data) == config

@@ -111,6 +111,9 @@ class Engine:
     """
 
     def __init__(self) -> None:
+        self.run_settled = threading.Event()
+        """Clear while a run is being trained or saved; set once its files are written."""
+        self.run_settled.set()
         self.signals = Signals()
         """Stop (evaluate and save) and abort (quit) flags that core checks at every batch."""
         self.finished = threading.Event()
@@ -325,6 +328,7 @@ class TrainingEngine(Engine):
             elif isinstance(event, EpochEnded):
                 _freeze_survivors()
 
+        self.run_settled.clear()
         try:
             plan = self.session.plan(request)
             if plan.resume is not None and dataset_key(plan.config) != dataset_key(
@@ -338,6 +342,8 @@ class TrainingEngine(Engine):
             post(EngineError(f"cannot train {name}: {error}"))
         except RunError as error:
             post(EngineError(str(error)))
+        finally:
+            self.run_settled.set()
 
 
 def _freeze_survivors() -> None:

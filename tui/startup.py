@@ -80,9 +80,10 @@ def run_app(
         with native_stderr_to(log_path) as terminal:
             app.driver_class = _driver_drawing_on(terminal, app.driver_class)
             app.run()
-            # Quitting asked the engine to abort; let it record how the run ended (core
-            # checks the abort at every batch), but never hold the exit for long.
-            engine.finished.wait(ENGINE_GRACE_S)
+            # Quitting asked the engine to abort; a run in flight gets a moment to record how
+            # it ended (core checks the abort at every batch). Nothing else is waited for: not
+            # an ML-framework import, not an idle engine.
+            engine.run_settled.wait(ENGINE_GRACE_S)
     except OSError as error:
         print(f"fmnist-tui: cannot write the log {log_path}: {error}", file=sys.stderr)
         return 1
