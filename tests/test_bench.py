@@ -17,6 +17,7 @@ from bench.__main__ import QUICK_ALL, _selected
 from bench.__main__ import main as bench_main
 from bench.common import Settings
 from bench.report import BEGIN_MARK, END_MARK, markdown, update_document
+from core.backend import default_backend
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -238,6 +239,7 @@ def _harness_config(seed: int = 0) -> dict[str, object]:
     return {
         "epochs": 10, "model": "seed", "batch_size": 32, "val_split": 0.2, "seed": seed,
         "limit_train": None, "limit_test": None, "data_dir": DATA_DIR, "patience": None,
+        "augment": False, "backend": default_backend(),
     }  # fmt: skip
 
 
