@@ -192,6 +192,7 @@ def test_model_files_of_every_backend_classify_raw_images_in_plain_keras(
         assert accuracy == pytest.approx(run.test_accuracy, abs=1 / 300), trained_on
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ALL_BACKENDS)
 def test_a_diverging_loss_fails_alike_on_every_backend(backend: str, tmp_path: Path) -> None:
     result = probe(tmp_path, backend, "nan")
@@ -199,6 +200,7 @@ def test_a_diverging_loss_fails_alike_on_every_backend(backend: str, tmp_path: P
     assert result["message"].startswith("training diverged: loss became nan in epoch 1")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not installed("jax"), reason="the jax backend is not installed")
 def test_jax_runs_each_calls_batches_in_one_device_loop_with_the_same_result(
     tmp_path: Path,

@@ -467,6 +467,7 @@ def test_export_of_a_damaged_run_says_why(run_dir: Path) -> None:
 # --- No TensorFlow -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_writing_and_exporting_import_no_tensorflow(tmp_path: Path) -> None:
     script = textwrap.dedent(
         f"""

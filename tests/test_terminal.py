@@ -82,6 +82,7 @@ SIZES = [
 cell, and back to the minimum."""
 
 
+@pytest.mark.slow
 def test_resizing_during_training_never_breaks_the_layout() -> None:
     app, engine = held_app()
     screens: list[str] = []
