@@ -11,7 +11,6 @@ framework is imported by the engine thread after the first frame.
 from __future__ import annotations
 
 import gc
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
@@ -25,7 +24,7 @@ from textual.worker import Worker, WorkerState
 
 from core.backend import framework_name
 from core.config import MODEL_PRESETS, TrainConfig, default_batch_size
-from core.files import one_line, os_reason
+from core.files import one_line
 from tui.bindings import app_bindings
 from tui.commands import help_sections, palette_commands
 from tui.engine import Continue, Engine, Resume, Summarize, Train, loading_runtime
@@ -378,25 +377,7 @@ class FmnistApp(PacedKeysApp[int]):
         self.runs_tab.refresh_runs()
 
     def action_save_screenshot(self) -> None:
-        """Save an SVG of the screen as ``screenshot-<tab>.svg``.
-
-        The folder is ``$FMNIST_SCREENSHOT_DIR`` or the current one (the README's pictures in
-        ``assets/`` are made this way).
-        """
-        # Toasts (say, the last screenshot's) do not belong in the picture: clear them and
-        # save once the screen has been redrawn without them.
-        self.clear_notifications()
-        self.call_after_refresh(self._save_screenshot)
-
-    def _save_screenshot(self) -> None:
-        folder = os.environ.get("FMNIST_SCREENSHOT_DIR") or os.getcwd()
-        tab = self.main.active_tab or "app"
-        try:
-            path = self.save_screenshot(f"screenshot-{tab}.svg", folder)
-        except OSError as error:
-            self.notify(f"Screenshot not saved: {os_reason(error)}", severity="error")
-            return
-        self.notify(path, title="Screenshot saved")
+        self.main.save_screenshot_svg()
 
     # --- Command palette --------------------------------------------------------------------
 

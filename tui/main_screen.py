@@ -7,6 +7,7 @@ confusion cell filters the mistakes; a saved run's curves overlay the Train tab'
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Final, TypeVar
 
 from textual import events, on
@@ -17,6 +18,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Header, Static, TabbedContent
 
+from core.files import os_reason
 from tui.messages import OverlayLoaded
 from tui.tabs import TABS, AppTab, MistakesTab, RunsTab, TabContext, TrainTab
 from tui.widgets.confusion import ConfusionView
@@ -103,6 +105,28 @@ class MainScreen(Screen[None]):
         pane_id = event.pane.id
         if pane_id in self._tabs and self.focused is None:
             self._tabs[pane_id].focus_default()
+
+    # --- Screenshots ------------------------------------------------------------------------
+
+    def save_screenshot_svg(self) -> None:
+        """Save an SVG of the screen as ``screenshot-<tab>.svg``.
+
+        The folder is ``$FMNIST_SCREENSHOT_DIR`` or the current one (the README's pictures in
+        ``assets/`` are made this way).
+        """
+        # Toasts (say, the last screenshot's) do not belong in the picture: clear them and
+        # save once the screen has been redrawn without them.
+        self.app.clear_notifications()
+        self.call_after_refresh(self._save_screenshot)
+
+    def _save_screenshot(self) -> None:
+        folder = os.environ.get("FMNIST_SCREENSHOT_DIR") or os.getcwd()
+        try:
+            path = self.app.save_screenshot(f"screenshot-{self.active_tab or 'app'}.svg", folder)
+        except OSError as error:
+            self.notify(f"Screenshot not saved: {os_reason(error)}", severity="error")
+            return
+        self.notify(path, title="Screenshot saved")
 
     # --- Size -------------------------------------------------------------------------------
 
