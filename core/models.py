@@ -46,10 +46,6 @@ class Preset:
     label_smoothing: float = 0.0
     ema_momentum: float | None = None
     """Evaluate with an exponential moving average of the weights when set."""
-    flip_averaging: bool = False
-    """Trained on horizontally flipped images too: the evaluation averages each test image's
-    prediction with its mirror image's (``core.training.evaluate_model`` sees the flip layer;
-    this field documents it). Its batch size is in ``core.config.PRESET_BATCH_SIZES``."""
 
 
 PREPROCESSING_LAYERS = 2
@@ -156,7 +152,6 @@ PRESETS: dict[str, Preset] = {
         cosine_decay=True,
         warmup_epochs=1.0,
         label_smoothing=0.1,
-        flip_averaging=True,
     ),
 }
 assert tuple(PRESETS) == MODEL_PRESETS
