@@ -11,14 +11,17 @@ import asyncio
 from typing import Any
 
 from helpers import wait_for
+from textual import cache as textual_cache
 from textual.pilot import Pilot
+from textual.strip import Strip
 from textual.widget import Widget
-from textual.widgets import Input
+from textual.widgets import Input, Static
 from textual.widgets._footer import FooterKey
 from tui_fakes import ScriptedEngine, missing_runs_dir
 
 from tui.app import FmnistApp
 from tui.screens.train_dialog import TrainDialog
+from tui.tabs import TrainTab
 from tui.widgets.charts import MetricChart
 from tui.widgets.footer import KeysFooter
 
@@ -84,3 +87,88 @@ async def settle_on(pilot: Pilot[Any], key: str) -> None:
     await pilot.press(key)
     await pilot.pause()
     await pilot.pause()
+
+
+def test_showing_the_train_tab_again_redraws_only_what_changed(monkeypatch: Any) -> None:
+    """The frame that shows the Train tab draws from Textual's caches: the model summary is
+    not rebuilt (it was on every show), a chart that got new points while hidden is converted
+    to lines once, after that frame (it was twice: the old figure, then the new), and strips
+    make only the caches they use (seven each before)."""
+    app = FmnistApp(engine=ScriptedEngine(), runs_dir=missing_runs_dir(), cursor_blink=False)
+    summary_updates: list[Widget] = []
+    original_update = Static.update
+
+    def counting_update(widget: Static, *args: Any, **kwargs: Any) -> None:
+        if widget.id == "summary-body":
+            summary_updates.append(widget)
+        original_update(widget, *args, **kwargs)
+
+    monkeypatch.setattr(Static, "update", counting_update)
+    renders: list[MetricChart] = []
+    replots: list[MetricChart] = []
+    original_render, original_replot = MetricChart.render, MetricChart._replot
+
+    def counting_render(chart: MetricChart) -> Any:
+        renders.append(chart)
+        return original_render(chart)
+
+    def counting_replot(chart: MetricChart, max_train_points: int) -> None:
+        replots.append(chart)
+        original_replot(chart, max_train_points)
+
+    monkeypatch.setattr(MetricChart, "render", counting_render)
+    monkeypatch.setattr(MetricChart, "_replot", counting_replot)
+
+    async def run() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: app.data_description is not None)
+            await pilot.press("t")
+            await wait_for(pilot, lambda: isinstance(app.screen, TrainDialog))
+            app.screen.query_one("#epochs", Input).value = "3"
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: not app.training and app.shown is not None)
+            await settle_on(pilot, "2")
+            await settle_on(pilot, "1")
+            strips, caches = count_strips_and_caches(monkeypatch)
+            summary_updates.clear()
+            for _ in range(3):
+                await settle_on(pilot, "2")
+                await settle_on(pilot, "1")
+            assert summary_updates == [], "showing the tab rebuilt the model summary"
+            assert strips, "no frame was drawn"
+            assert len(caches) < len(strips), f"{len(caches)} caches for {len(strips)} strips"
+
+            await settle_on(pilot, "2")
+            charts = app.main.tab(TrainTab).charts
+            for chart in charts:
+                chart.add_batch(2.5, 0.5)
+                assert chart.flush()
+            renders.clear()
+            replots.clear()
+            await settle_on(pilot, "1")
+            await pilot.pause()
+            assert sorted(map(id, replots)) == sorted(map(id, charts)), "each chart once"
+            assert sorted(map(id, renders)) == sorted(map(id, charts)), (
+                "a chart was converted to lines twice (old figure, then new)"
+            )
+            assert (2.5, 0.5) in charts[0].train_points
+
+    asyncio.run(run())
+
+
+def count_strips_and_caches(monkeypatch: Any) -> tuple[list[object], list[object]]:
+    strips: list[object] = []
+    caches: list[object] = []
+    original_strip, original_cache = Strip.__init__, textual_cache.FIFOCache.__init__
+
+    def counting_strip(strip: Strip, *args: Any, **kwargs: Any) -> None:
+        strips.append(None)
+        original_strip(strip, *args, **kwargs)
+
+    def counting_cache(cache: Any, *args: Any, **kwargs: Any) -> None:
+        caches.append(None)
+        original_cache(cache, *args, **kwargs)
+
+    monkeypatch.setattr(Strip, "__init__", counting_strip)
+    monkeypatch.setattr(textual_cache.FIFOCache, "__init__", counting_cache)
+    return strips, caches

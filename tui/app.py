@@ -11,6 +11,7 @@ framework is imported by the engine thread after the first frame.
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
@@ -25,6 +26,7 @@ from textual.worker import Worker, WorkerState
 from core.backend import framework_name
 from core.config import MODEL_PRESETS, TrainConfig, default_batch_size
 from core.files import one_line
+from tui import fast_strips
 from tui.bindings import app_bindings
 from tui.commands import help_sections, palette_commands
 from tui.engine import Continue, Engine, Resume, Summarize, Train, loading_runtime
@@ -54,6 +56,9 @@ from tui.screens.train_dialog import ContinueOption, TrainDialog, TrainRequest
 from tui.state import AppState, Changes, RunView
 from tui.tabs import AppTab, RunsTab, TabContext, TrainTab
 from tui.tabs.base import Command
+
+ANIMATIONS_ENV = "TEXTUAL_ANIMATIONS"
+"""Textual's own setting (none, basic or full); the app uses none unless it is set."""
 
 
 class FmnistApp(PacedKeysApp[int]):
@@ -100,6 +105,13 @@ class FmnistApp(PacedKeysApp[int]):
             cursor_blink: off in snapshot tests, so that screenshots are stable.
         """
         super().__init__()
+        # Each frame made thousands of strips, each with seven caches it never used.
+        fast_strips.install()
+        if ANIMATIONS_ENV not in os.environ:
+            # Over SSH an animation is a stream of frames for nothing: the tab underline's
+            # slide drew about 20 of them after each tab switch. TEXTUAL_ANIMATIONS brings
+            # it back.
+            self.animation_level = "none"
         self.engine = engine
         self.cursor_blink = cursor_blink
         self.runs_dir = runs_dir

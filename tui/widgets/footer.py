@@ -60,8 +60,29 @@ class KeysFooter(Footer):
         self._bindings_ready = True
         if not screen.app.app_focus:
             return
-        if self.is_attached and screen is self.screen:
+        if self.is_attached and screen is self.screen and not self._show_built_row():
             self.call_after_refresh(self._show_keys)
+
+    def _show_built_row(self) -> bool:
+        """Show an already built row for the current keys now, in the frame being prepared.
+
+        A tab switch then draws its footer in the same frame (and layout) as the new tab,
+        instead of laying the screen out a second time after it. False when the row has
+        still to be built (that needs mounting, which waits for the frame).
+        """
+        if self._pruning or not self._bindings_ready:
+            return False
+        keys = self._key_set()
+        if keys == self._shown:
+            return True
+        row = self._rows.pop(keys, None)
+        if row is None:
+            return False
+        self._rows[keys] = row
+        for other in self._rows.values():
+            other.display = other is row
+        self._shown = keys
+        return True
 
     async def recompose(self) -> None:
         """Build the rows again (the palette key or the theme changed)."""

@@ -78,11 +78,14 @@ class ModelSummaryView(VerticalScroll):
         super().__init__(name=name, id=id, classes=classes)
         self.summary: ModelSummary | None = None
         self.preset: str | None = None
+        self._drawn: tuple[ModelSummary, str, bool] | None = None
+        """What the body shows: a resize that keeps it (a tab shown again) redraws nothing."""
 
     def compose(self) -> ComposeResult:
         yield Static("Loading TensorFlow to build the model…", id="summary-body", markup=False)
 
     def show_message(self, text: str) -> None:
+        self._drawn = None
         self.query_one("#summary-body", Static).update(Text(text, style="italic dim"))
 
     def set_summary(self, summary: ModelSummary, preset: str) -> None:
@@ -97,6 +100,10 @@ class ModelSummaryView(VerticalScroll):
         if self.summary is None or self.preset is None:
             return
         with_type = self.scrollable_content_region.width >= COMPACT_BELOW
+        drawn = (self.summary, self.preset, with_type)
+        if drawn == self._drawn:
+            return
+        self._drawn = drawn
         self.query_one("#summary-body", Static).update(
             summary_renderable(self.summary, self.preset, with_type=with_type)
         )
