@@ -52,15 +52,16 @@ BENCHMARKS: dict[str, Callable[[Settings], dict[str, Any]]] = {
 GROUPS = {"accuracy": list(accuracy.PRESETS), "all": list(BENCHMARKS)}
 QUICK_ALL = ["mistakes", "coldstart", "responsiveness", "overhead", "accuracy-seed"]
 """What ``--quick`` runs without ``--only``: one accuracy preset, as the three share every line
-of code but the model name (``--quick --only accuracy`` runs all three); under a minute."""
+of code but the model name (``--quick --only accuracy`` runs them all); under a minute."""
 ESTIMATES = {
     "mistakes": "under a minute",
     "coldstart": "3-4 min",
     "responsiveness": "1-2 min",
     "overhead": "10-15 min",
     "accuracy-seed": "6-10 min",
+    "accuracy-seed-augment": "6-10 min",
     "accuracy-seed-deep": "15-30 min",
-    "accuracy-improved": "2-2.5 h (15 epochs of about 3 min, 3 seeds)",
+    "accuracy-improved": "35-45 min (15 epochs of about 50 s at batch size 128, 3 seeds)",
 }
 """Full-size run times on the project's 2-core CPU, roughly (they depend on the load)."""
 

@@ -36,12 +36,11 @@ from bench.common import (
     run_child,
     write_result,
 )
-from core.config import TrainConfig
+from core.config import TrainConfig, default_batch_size
 from core.files import write_json_file
 from core.runs import parse_started
 
 SEEDS = (0, 1, 2)
-BATCH_SIZE = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +52,25 @@ class Preset:
     """What the seed notebook reported for this model, for comparison."""
     goal_accuracy: float | None = None
     goal_params: int | None = None
+    augment: bool = False
+    """Train with ``--augment`` (random horizontal flips), as a user repeating the seed
+    author's own remedy for overfitting would."""
+
+    @property
+    def batch_size(self) -> int:
+        """The preset's own batch size, as a new run uses it (32; ``improved``: 128)."""
+        return default_batch_size(self.model)
+
+    @property
+    def label(self) -> str:
+        return f"{self.model} --augment" if self.augment else self.model
 
 
 PRESETS = {
     preset.benchmark: preset
     for preset in (
         Preset("accuracy-seed", "seed", 10, 0.9095),
+        Preset("accuracy-seed-augment", "seed", 10, None, augment=True),
         Preset("accuracy-seed-deep", "seed-deep", 10, 0.9041),
         Preset("accuracy-improved", "improved", 15, None, goal_accuracy=0.940, goal_params=400_000),
     )
@@ -91,6 +103,11 @@ def _read_run(folder: Path) -> dict[str, Any]:
         "data_source": history.get("data_source"),
         "config": config,
         "test_accuracy": float(metrics["test_accuracy"]),
+        "test_accuracy_single_view": (
+            float(metrics["test_accuracy_single_view"])
+            if "test_accuracy_single_view" in metrics
+            else None
+        ),
         "test_loss": float(metrics["test_loss"]),
         "trainable_params": int(metrics["trainable_params"]),
         "epochs": epochs,
@@ -118,7 +135,8 @@ def _expected_config(preset: Preset, seed: int, data_dir: Path, quick: bool) -> 
     return TrainConfig(
         epochs=QUICK_EPOCHS if quick else preset.epochs,
         model=preset.model,
-        batch_size=BATCH_SIZE,
+        batch_size=preset.batch_size,
+        augment=preset.augment,
         val_split=0.2,
         seed=seed,
         data_dir=str(data_dir),
@@ -132,9 +150,11 @@ def _train_arguments(preset: Preset, seed: int, data_dir: Path, quick: bool) -> 
     arguments = [
         "train",
         "--epochs", str(epochs), "--model", preset.model, "--seed", str(seed),
-        "--batch-size", str(BATCH_SIZE), "--data-dir", str(data_dir),
+        "--batch-size", str(preset.batch_size), "--data-dir", str(data_dir),
         "--runs-dir", RUNS_DIR_ARGUMENT, "--no-export",
     ]  # fmt: skip
+    if preset.augment:
+        arguments.append("--augment")
     if quick:
         arguments += ["--limit-train", str(QUICK_LIMITS["limit_train"])]
         arguments += ["--limit-test", str(QUICK_LIMITS["limit_test"])]
@@ -275,7 +295,7 @@ def run(settings: Settings, name: str) -> dict[str, Any]:
             progress(f"{name}: seed {seed}: reusing {reused}")
             record = {**_read_run(reused), "source": "reused"}
         else:
-            progress(f"{name}: seed {seed}: training {preset.model}")
+            progress(f"{name}: seed {seed}: training {preset.label}")
             record = {**_read_run(_train(settings, preset, seed, data_dir)), "source": "trained"}
         record["seed"] = seed
         progress(f"{name}: seed {seed}: test accuracy {record['test_accuracy']:.4f}")
@@ -294,6 +314,12 @@ def run(settings: Settings, name: str) -> dict[str, Any]:
         "test_accuracy_mean": mean,
         "test_accuracy_min": min(accuracies),
         "test_accuracy_max": max(accuracies),
+        "test_accuracy_single_view_mean": (
+            sum(single_views) / len(single_views)
+            if (single_views := [r["test_accuracy_single_view"] for r in per_seed])
+            and None not in single_views
+            else None
+        ),
         "trainable_params": params,
         "epoch_seconds_mean": sum(epoch_seconds) / len(epoch_seconds),
         "epoch_seconds_median": median(epoch_seconds),
@@ -319,7 +345,8 @@ def run(settings: Settings, name: str) -> dict[str, Any]:
         "config": {
             "model": preset.model,
             "epochs": QUICK_EPOCHS if settings.quick else preset.epochs,
-            "batch_size": BATCH_SIZE,
+            "batch_size": preset.batch_size,
+            "augment": preset.augment,
             "val_split": 0.2,
             "data": data,
             **(QUICK_LIMITS if settings.quick else {}),
@@ -371,7 +398,7 @@ def _plot(runs: list[dict[str, Any]], preset: Preset, mean: float, path: Path) -
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.grid(True, alpha=0.3)
     accuracy_axes.legend(fontsize=7, loc="lower right")
-    title = f"{preset.model}: {len(runs)} seed(s), mean test accuracy {mean:.4f}"
+    title = f"{preset.label}: {len(runs)} seed(s), mean test accuracy {mean:.4f}"
     if preset.seed_notebook is not None:
         title += f" (seed notebook: {preset.seed_notebook:.4f})"
     figure.suptitle(title, fontweight="bold")

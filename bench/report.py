@@ -24,7 +24,7 @@ CURRENT_IMPROVED = ("S_56_lr3e3", "preset=improved")
 """GPU tuning variants that are exactly today's ``improved`` preset: ``S_56_lr3e3`` in
 ``bench/gpu_tune.py`` builds the same layers (56/112/160 filters, no augmentation) with the same
 optimizer settings, and ``preset=improved`` ran ``core.models``' preset itself."""
-ACCURACY = ("accuracy-seed", "accuracy-seed-deep", "accuracy-improved")
+ACCURACY = ("accuracy-seed", "accuracy-seed-augment", "accuracy-seed-deep", "accuracy-improved")
 
 Result = dict[str, Any]
 
@@ -71,27 +71,37 @@ def accuracy_section(results: dict[str, Result], results_dir: Path, link_base: P
     lines = [
         "## Accuracy on the real data",
         "",
-        "Batch size 32, the last 20% of the training set for validation, the whole test set; "
-        "one fresh `fmnist-tui train` per seed (seeds 0, 1, 2).",
+        "Each preset at its own batch size, the last 20% of the training set for validation, "
+        "the whole test set; one fresh `fmnist-tui train` per seed (seeds 0, 1, 2). "
+        "`seed --augment` is the seed trained on randomly mirrored images too (the seed "
+        "author's own remedy for its overfitting). Test accuracy is what `train` reports: "
+        "for a model that flips while training (`improved`, `--augment`) the mean of each "
+        "image's and its mirror image's prediction.",
         "",
-        "| preset | epochs | seeds | mean test accuracy | min | max | seed notebook | "
-        "trainable params | s/epoch (median) | s/epoch after the 1st (median) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| preset | batch | epochs | seeds | mean test accuracy | min | max | without flip "
+        "averaging (mean) | seed notebook | trainable params | s/epoch (median) | "
+        "s/epoch after the 1st (median) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     notes: list[str] = []
     for name in ACCURACY:
-        model = name.removeprefix("accuracy-")
         result = results.get(name)
         if result is None:
-            lines.append(f"| `{model}` | | | not yet run | | | | | | |")
+            model = name.removeprefix("accuracy-")
+            lines.append(f"| `{model}` | | | | not yet run | | | | | | | |")
             notes.append(f"- `{model}`: {_not_run(name)}")
             continue
         s = result["summary"]
+        config = result.get("config", {})
+        model = f"{s['model']} --augment" if config.get("augment") else str(s["model"])
         quick = " (quick)" if result.get("quick") else ""
         lines.append(
-            f"| `{model}`{quick} | {s['epochs']} | {len(s['seeds'])} | "
+            f"| `{model}`{quick} | {config.get('batch_size', 32)} | {s['epochs']} | "
+            f"{len(s['seeds'])} | "
             f"{s['test_accuracy_mean']:.4f} | {s['test_accuracy_min']:.4f} | "
-            f"{s['test_accuracy_max']:.4f} | {_fmt(s.get('seed_notebook_accuracy'), '.4f')} | "
+            f"{s['test_accuracy_max']:.4f} | "
+            f"{_fmt(s.get('test_accuracy_single_view_mean'), '.4f', missing='same')} | "
+            f"{_fmt(s.get('seed_notebook_accuracy'), '.4f')} | "
             f"{s['trainable_params']:,} | {_fmt(s['epoch_seconds_median'])} | "
             f"{_fmt(s.get('epoch_seconds_after_first_median'))} |"
         )
@@ -146,14 +156,31 @@ def overhead_section(results: dict[str, Result]) -> list[str]:
     ]
     t = s["train_s_median"]
     lines.append(f"| (a) plain `keras.Model.fit` script | {t['plain']:.1f} | 1 | | 1 | |")
-    for mode, label in (("cli", "(b) `fmnist-tui train`"), ("app", "(c) the app, live charts")):
+    for mode, label, goal in (
+        ("cli", "(b) `fmnist-tui train`", CLI_GOAL),
+        ("app", "(c) the app, live charts", None),
+    ):
         ratio = s[f"ratio_{mode}_plain"]
+        steady = s[f"steady_ratio_{mode}_plain"]
         rounds = ", ".join(f"{r:.3f}" for r in s[f"ratios_{mode}_plain"])
-        lines.append(
-            f"| {label} | {t[mode]:.1f} | {ratio:.3f} | {rounds} | "
-            f"{s[f'steady_ratio_{mode}_plain']:.3f} | ≤ 1.03: {_goal(ratio <= 1.03)} |"
+        # Per epoch, as the goal is set: the first epoch also traces and compiles, on both sides.
+        verdict = (
+            f"after the 1st epoch ≤ {goal:.2f}: {_goal(steady <= goal)}" if goal is not None else ""
         )
+        lines.append(
+            f"| {label} | {t[mode]:.1f} | {ratio:.3f} | {rounds} | {steady:.3f} | {verdict} |"
+        )
+    app_cli, steady_app_cli = app_over_cli(result["runs"])
+    ratio = median_of(app_cli)
     lines += [
+        "",
+        "The app against `fmnist-tui train` in the same rounds, (c)/(b) of the training time "
+        "(and of the epochs after the first):",
+        "",
+        "| ratio | median of rounds | per round | after the 1st epoch (median) | goal |",
+        "|---|---:|---|---:|---|",
+        f"| (c)/(b) | {ratio:.3f} | {', '.join(f'{r:.3f}' for r in app_cli)} | "
+        f"{median_of(steady_app_cli):.3f} | ≤ {APP_GOAL:.2f}: {_goal(ratio <= APP_GOAL)} |",
         "",
         f"While (c) trained, the app's UI thread used {s['app_ui_thread_cpu_share']:.0%} of a "
         f"core (thread CPU time over training wall time) and drew "
@@ -187,6 +214,39 @@ def overhead_section(results: dict[str, Result]) -> list[str]:
         "",
     ]
     return lines
+
+
+CLI_GOAL = 0.70
+"""(b)/(a): ``fmnist-tui train`` against a plain fit on the default backend."""
+APP_GOAL = 1.03
+"""(c)/(b): the app with live charts against ``fmnist-tui train``."""
+
+
+def median_of(values: list[float]) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return math.nan
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def app_over_cli(runs: list[dict[str, Any]]) -> tuple[list[float], list[float]]:
+    """(c)/(b) per round, of the training time and of the epochs after the first."""
+    by_round: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for run in runs:
+        by_round[int(run["round"])][str(run["mode"])] = run
+    whole: list[float] = []
+    steady: list[float] = []
+    for number in sorted(by_round):
+        modes = by_round[number]
+        if "app" not in modes or "cli" not in modes or not modes["cli"]["train_s"]:
+            continue
+        app, cli = modes["app"], modes["cli"]
+        whole.append(app["train_s"] / cli["train_s"])
+        later_app, later_cli = sum(app["epoch_seconds"][1:]), sum(cli["epoch_seconds"][1:])
+        if later_cli:
+            steady.append(later_app / later_cli)
+    return whole, steady
 
 
 def responsiveness_section(results: dict[str, Result]) -> list[str]:

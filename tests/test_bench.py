@@ -87,6 +87,7 @@ def test_quick_mode_runs_one_accuracy_preset_unless_asked() -> None:
     assert _selected(None, quick=True) == QUICK_ALL
     assert _selected(["accuracy"], quick=True) == [
         "accuracy-seed",
+        "accuracy-seed-augment",
         "accuracy-seed-deep",
         "accuracy-improved",
     ]
@@ -496,3 +497,48 @@ def test_the_cold_start_figures_in_benchmarks_md_are_the_result_file_s() -> None
     quoted = [float(n) for n in re.findall(r"(\d+(?:\.\d+)?) s\b", paragraph)]
     assert quoted, paragraph
     assert [n for n in quoted if round(n, 1) not in medians] == [], (paragraph, medians)
+
+
+# --- Accuracy presets and the overhead table ---------------------------------------------------
+
+
+def test_each_accuracy_benchmark_trains_its_preset_as_a_user_would() -> None:
+    """At the preset's own batch size (improved: 128), and ``--augment`` where it says so."""
+    from bench.accuracy import PRESETS, _expected_config, _train_arguments
+    from bench.common import DEBIAN_DATA_DIR
+
+    def argument(arguments: list[str], name: str) -> str:
+        return arguments[arguments.index(name) + 1]
+
+    improved = _train_arguments(PRESETS["accuracy-improved"], 0, DEBIAN_DATA_DIR, quick=False)
+    assert argument(improved, "--batch-size") == "128"
+    assert "--augment" not in improved
+    augmented = PRESETS["accuracy-seed-augment"]
+    arguments = _train_arguments(augmented, 1, DEBIAN_DATA_DIR, quick=False)
+    assert "--augment" in arguments
+    assert argument(arguments, "--model") == "seed"
+    assert argument(arguments, "--batch-size") == "32"
+    config = _expected_config(augmented, 1, DEBIAN_DATA_DIR, quick=False)
+    assert config["augment"] is True and config["model"] == "seed"
+    plain = _expected_config(PRESETS["accuracy-seed"], 1, DEBIAN_DATA_DIR, quick=False)
+    assert plain["augment"] is False
+    assert {**config, "augment": False} == plain, "the same run but for the option"
+
+
+def test_the_overhead_table_has_the_app_over_the_cli_per_round() -> None:
+    from bench.report import app_over_cli
+
+    def run(round_number: int, mode: str, train_s: float, epochs: list[float]) -> dict[str, object]:
+        return {"round": round_number, "mode": mode, "train_s": train_s, "epoch_seconds": epochs}
+
+    runs = [
+        run(1, "plain", 30.0, [12.0, 9.0, 9.0]),
+        run(1, "cli", 20.0, [8.0, 6.0, 6.0]),
+        run(1, "app", 21.0, [8.0, 6.5, 6.5]),
+        run(2, "app", 19.0, [7.0, 6.0, 6.0]),
+        run(2, "cli", 20.0, [8.0, 6.0, 6.0]),
+        run(3, "cli", 20.0, [8.0, 6.0, 6.0]),  # the app's run of round 3 failed
+    ]
+    whole, steady = app_over_cli(runs)
+    assert whole == pytest.approx([1.05, 0.95])
+    assert steady == pytest.approx([13 / 12, 1.0])
