@@ -26,6 +26,7 @@ from tui.keys import PacedKeysApp
 from tui.screens.resume_dialog import ResumeDialog
 from tui.screens.train_dialog import TrainDialog
 from tui.widgets.inputs import OrderedInput
+from tui.widgets.mistakes import MistakesView
 
 
 def burst(app: App[Any], *keys: str) -> None:
@@ -176,6 +177,40 @@ def test_the_app_itself_paces_typed_ahead_keys() -> None:
             await wait_for(pilot, lambda: any(isinstance(c, Train) for c in engine.received))
             (train,) = [c for c in engine.received if isinstance(c, Train)]
             assert train.config.epochs == 3
+
+    asyncio.run(scenario())
+
+
+def test_keys_after_a_tab_key_go_to_the_tab_shown() -> None:
+    """A tab is focused just after the frame that shows it; ``2 j j`` in one read still moves
+    the Mistakes cursor twice, and ``2 1 2 j`` ends there too, focused."""
+    engine = ScriptedEngine()
+
+    async def scenario() -> None:
+        app = paced_app(engine)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: app.data_description is not None)
+            await pilot.press("t")
+            await wait_for(pilot, lambda: isinstance(app.screen, TrainDialog))
+            app.screen.query_one("#epochs", Input).value = "2"
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: not app.training and app.shown is not None)
+            view = app.query_one(MistakesView)
+            await pilot.press("2")
+            await pilot.press("j")
+            step = view.cursor  # one row down, typed slowly
+            assert step > 0
+            view.move_cursor(0)
+            await pilot.press("1")
+            burst(app, "2", "j", "j")
+            await settle(pilot)
+            assert app.focused is view
+            assert view.cursor == 2 * step
+            burst(app, "1", "2", "1", "2", "j")
+            await settle(pilot)
+            assert app.main.active_tab == "mistakes"
+            assert app.focused is view
+            assert view.cursor == 3 * step
 
     asyncio.run(scenario())
 

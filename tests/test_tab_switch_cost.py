@@ -153,6 +153,16 @@ def test_showing_the_train_tab_again_redraws_only_what_changed(monkeypatch: Any)
             )
             assert (2.5, 0.5) in charts[0].train_points
 
+            # On screen, a flush builds the figure at once, outside the frame that draws it:
+            # the event loop is held twice briefly rather than once for both.
+            replots.clear()
+            renders.clear()
+            charts[0].add_batch(2.6, 0.55)
+            assert charts[0].flush()
+            assert replots == [charts[0]], "the figure is built when flushed"
+            await pilot.pause()
+            assert replots == [charts[0]], "and not again when drawn"
+
     asyncio.run(run())
 
 

@@ -82,6 +82,14 @@ SIZES = [
 cell, and back to the minimum."""
 
 
+async def charts_redrawn(pilot: Pilot[Any]) -> None:
+    """Wait for the capped-rate redraw to draw each chart's latest points, then that frame."""
+    charts = list(pilot.app.query(MetricChart))
+    await wait_for(pilot, lambda: not any(chart._dirty for chart in charts), "chart redraws")
+    await pilot.pause()
+    await pilot.pause()
+
+
 @pytest.mark.slow
 def test_resizing_during_training_never_breaks_the_layout() -> None:
     app, engine = held_app()
@@ -90,7 +98,7 @@ def test_resizing_during_training_never_breaks_the_layout() -> None:
     async def scenario() -> None:
         async with app.run_test(size=(80, 24)) as pilot:
             await train_until_held(pilot, engine)
-            await pilot.pause(0.3)  # a redraw tick of each chart
+            await charts_redrawn(pilot)
             before = drawn_run(app)
             assert "●" in before["accuracy"], "the finished epoch's validation point"
             for width, height in SIZES:
@@ -191,7 +199,7 @@ def is_grey(colour: str) -> bool:
 async def screenshot_mid_run(app: FmnistApp, engine: ScriptedEngine) -> dict[str, str]:
     async with app.run_test(size=(120, 40)) as pilot:
         await train_until_held(pilot, engine)
-        await pilot.pause(0.6)  # both charts redrawn
+        await charts_redrawn(pilot)
         shown = {
             "svg": app.export_screenshot(),
             "progress": text_of(app.query_one("#progress"), "\n"),

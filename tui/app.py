@@ -290,6 +290,11 @@ class FmnistApp(PacedKeysApp[int]):
     def action_show_tab(self, tab: str) -> None:
         self.main.show_tab(tab)
 
+    async def deferred_focus_applied(self, timeout: float) -> bool:
+        # A tab is focused just after the frame that shows it: keys typed after the tab's
+        # key go to the tab's widget, not to the one it replaced.
+        return await self.main.focus_applied(timeout)
+
     def action_train(self) -> None:
         if self.training:
             return

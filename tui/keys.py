@@ -13,8 +13,9 @@ bindings such as Train or Tab run. So when keys arrive several to a read:
 
 :class:`PacedKeysApp` holds the keys in arrival order and hands the app the next one only
 when the one before has been handled (it bubbled back to the app, or a widget stopped it),
-any screen it pushed has mounted, and focus changes it asked for have been applied. A single
-key, typed alone, goes straight through.
+any screen it pushed has mounted, and focus changes it asked for have been applied (also
+focus an app applies only after the next frame: :meth:`PacedKeysApp.deferred_focus_applied`).
+A single key, typed alone, goes straight through.
 """
 
 from __future__ import annotations
@@ -89,6 +90,17 @@ class PacedKeysApp(App[ReturnType]):
                 return
         # Focus asked for in a handler (``widget.focus()``) is applied through the app's queue.
         await self._drain(deadline)
+        # Focus that waits for the next frame (a tab shown first, focused after).
+        if await self.deferred_focus_applied(deadline - time.monotonic()):
+            await self._drain(deadline)
+
+    async def deferred_focus_applied(self, timeout: float) -> bool:
+        """Wait for focus that a key asked for but that is applied after the next frame.
+
+        Returns whether there was such a focus change (it is then on its way, through the
+        app's queue). None here; apps that defer focus override this.
+        """
+        return False
 
     async def _drain(self, deadline: float) -> bool:
         """Wait until the app and the focused path have processed what is queued now.

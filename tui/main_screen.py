@@ -7,6 +7,8 @@ confusion cell filters the mistakes; a saved run's curves overlay the Train tab'
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 from typing import TYPE_CHECKING, Final, TypeVar
 
@@ -47,6 +49,8 @@ class MainScreen(Screen[None]):
         self.context = context
         self._tabs: dict[str, AppTab] = {}
         self._widgets: dict[str, Widget] = {}
+        self._focus_settled = asyncio.Event()
+        self._focus_settled.set()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -95,10 +99,32 @@ class MainScreen(Screen[None]):
         return self._widget("#tabs", TabbedContent).active or None
 
     def show_tab(self, tab: str) -> None:
+        """Show ``tab`` in the next frame, and focus its widget just after that frame.
+
+        Moving focus restyles the widget left and the one focused (their borders, the log's
+        tint, the scrollbars): done in the same frame, that work delayed the new tab by about
+        a third. Keys typed meanwhile wait for it (:meth:`focus_applied`).
+        """
         if tab not in self._tabs:
             return
         self._widget("#tabs", TabbedContent).active = tab
-        self._tabs[tab].focus_default()
+        self._focus_settled.clear()
+        self.call_after_refresh(self._focus_shown_tab, tab)
+
+    def _focus_shown_tab(self, tab: str) -> None:
+        try:
+            if self.active_tab == tab:
+                self._tabs[tab].focus_default()
+        finally:
+            self._focus_settled.set()
+
+    async def focus_applied(self, timeout: float) -> bool:
+        """Wait until the tab shown last has asked for its focus; whether it had to wait."""
+        if self._focus_settled.is_set():
+            return False
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._focus_settled.wait(), max(timeout, 0.0))
+        return True
 
     @on(TabbedContent.TabActivated, "#tabs")
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
