@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 REDRAW_INTERVAL_S: Final = 0.5
 """Each chart redraws at most twice a second, however fast progress arrives: a redraw (the
 plotext figure, then its lines) costs the UI thread 5-8 ms, which it takes from training on a
-2-core machine; at four a second the app trained 1.08x slower than ``fmnist-tui train``."""
+2-core machine; at four a second the app trained 1.08x slower than ``fmnist-tui train``. The
+charts take turns, so a tick comes every quarter second; the progress line is drawn with it."""
 
 
 class TrainTab(AppTab):
@@ -46,6 +47,8 @@ class TrainTab(AppTab):
     def __init__(self, number: int, state: AppState, context: TabContext) -> None:
         super().__init__(number, state, context)
         self._redraws = 0
+        self._progress_due = False
+        """Training progress arrived since the progress line was last drawn."""
 
     def compose(self) -> ComposeResult:
         yield Static(self.context.loading, id="status", markup=False)
@@ -158,7 +161,12 @@ class TrainTab(AppTab):
         if changes.evaluation:
             self._show_accuracy(state.shown)
         if changes.progress:
-            self.show_progress(state)
+            if state.progress is not None and self.progress_line.progress is not None:
+                # Batches report several times a second: draw them with the next chart tick,
+                # in the same frame, not one frame each (every frame takes CPU from training).
+                self._progress_due = True
+            else:
+                self.show_progress(state)
 
     def _redraw_charts(self) -> None:
         # One chart per tick, in turn: a frame that builds both plotext figures holds the
@@ -166,6 +174,9 @@ class TrainTab(AppTab):
         charts = self.charts
         self._redraws += 1
         with self.app.batch_update():
+            if self._progress_due:
+                self._progress_due = False
+                self.show_progress(self.state)
             charts[self._redraws % len(charts)].flush()
 
     # --- Overlays ---------------------------------------------------------------------------
