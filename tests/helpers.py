@@ -11,12 +11,14 @@ from typing import Any
 from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widget import Widget
+from textual.widgets import Input
 
 from core import data
 from core.config import TrainConfig
 from core.data import Dataset, RawData, write_idx
 from core.events import EpochEnded, TrainingEvent
 from core.session import ContinueRun, NewRun, ResumeRun, RunRequest, RunResult, RunSession
+from tui.screens.train_dialog import TrainDialog
 
 
 def fmnist_tui() -> list[str]:
@@ -42,6 +44,18 @@ async def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
         await pilot.pause(0.02)
+
+
+async def finish_a_run(pilot: Pilot[Any], epochs: int) -> None:
+    """Through the Train dialog, as a user: wait for the data, train ``epochs``, wait for the
+    end of the run (with the scripted engine of ``tui_fakes``, a fraction of a second)."""
+    app: Any = pilot.app
+    await wait_for(pilot, lambda: app.data_description is not None, "the data")
+    await pilot.press("t")
+    await wait_for(pilot, lambda: isinstance(app.screen, TrainDialog), "the dialog")
+    app.screen.query_one("#epochs", Input).value = str(epochs)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: not app.training and app.shown is not None, "the run's end")
 
 
 def write_data_dir(

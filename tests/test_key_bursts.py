@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import wait_for
+from helpers import finish_a_run, wait_for
 from textual import events
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
@@ -189,12 +189,7 @@ def test_keys_after_a_tab_key_go_to_the_tab_shown() -> None:
     async def scenario() -> None:
         app = paced_app(engine)
         async with app.run_test(size=(120, 40)) as pilot:
-            await wait_for(pilot, lambda: app.data_description is not None)
-            await pilot.press("t")
-            await wait_for(pilot, lambda: isinstance(app.screen, TrainDialog))
-            app.screen.query_one("#epochs", Input).value = "2"
-            await pilot.press("enter")
-            await wait_for(pilot, lambda: not app.training and app.shown is not None)
+            await finish_a_run(pilot, 2)
             view = app.query_one(MistakesView)
             await pilot.press("2")
             await pilot.press("j")

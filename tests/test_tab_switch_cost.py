@@ -10,17 +10,16 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from helpers import wait_for
+from helpers import finish_a_run
 from textual import cache as textual_cache
 from textual.pilot import Pilot
 from textual.strip import Strip
 from textual.widget import Widget
-from textual.widgets import Input, Static
+from textual.widgets import Static
 from textual.widgets._footer import FooterKey
 from tui_fakes import ScriptedEngine, missing_runs_dir
 
 from tui.app import FmnistApp
-from tui.screens.train_dialog import TrainDialog
 from tui.tabs import TrainTab
 from tui.widgets.charts import MetricChart
 from tui.widgets.footer import KeysFooter
@@ -58,12 +57,7 @@ def test_switching_tabs_neither_rebuilds_the_footer_nor_the_charts(
 
     async def run() -> None:
         async with app.run_test(size=(120, 40)) as pilot:
-            await wait_for(pilot, lambda: app.data_description is not None)
-            await pilot.press("t")
-            await wait_for(pilot, lambda: isinstance(app.screen, TrainDialog))
-            app.screen.query_one("#epochs", Input).value = "3"
-            await pilot.press("enter")
-            await wait_for(pilot, lambda: not app.training and app.shown is not None)
+            await finish_a_run(pilot, 3)
             footer = app.query_one(KeysFooter)
             await settle_on(pilot, "2")
             assert "Order" in shown_keys(footer)
@@ -121,12 +115,7 @@ def test_showing_the_train_tab_again_redraws_only_what_changed(monkeypatch: Any)
 
     async def run() -> None:
         async with app.run_test(size=(120, 40)) as pilot:
-            await wait_for(pilot, lambda: app.data_description is not None)
-            await pilot.press("t")
-            await wait_for(pilot, lambda: isinstance(app.screen, TrainDialog))
-            app.screen.query_one("#epochs", Input).value = "3"
-            await pilot.press("enter")
-            await wait_for(pilot, lambda: not app.training and app.shown is not None)
+            await finish_a_run(pilot, 3)
             await settle_on(pilot, "2")
             await settle_on(pilot, "1")
             strips, caches = count_strips_and_caches(monkeypatch)
