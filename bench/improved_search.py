@@ -115,9 +115,9 @@ def flip_averaged_accuracy(model: Any, images: Any, labels: Any) -> tuple[float,
     """Accuracy of ``model`` on uint8 ``images`` without and with horizontal-flip averaging."""
     import numpy as np
 
-    x = (images.astype(np.float32) / 255.0)[..., np.newaxis]
-    plain = model.predict(x, batch_size=512, verbose=0)
-    flipped = model.predict(x[:, :, ::-1, :], batch_size=512, verbose=0)
+    # Models take the raw 28x28 uint8 images and scale them themselves (core.models).
+    plain = model.predict(images, batch_size=512, verbose=0)
+    flipped = model.predict(np.ascontiguousarray(images[:, :, ::-1]), batch_size=512, verbose=0)
     return (
         float(np.mean(plain.argmax(1) == labels)),
         float(np.mean((plain + flipped).argmax(1) == labels)),
@@ -150,9 +150,10 @@ def main(argv: list[str] | None = None) -> int:
     quiet_tensorflow_env()
     import keras
 
+    from core.batches import epoch_arrays, labels_for
     from core.data import load_dataset
-    from core.models import Preset, compile_model
-    from core.training import make_eval_pipeline, make_training_pipeline
+    from core.models import Preset, compile_model, with_preprocessing
+    from core.training import VALIDATION_BATCH_SIZE
 
     dataset = load_dataset(DATA_DIR, limit_train=args.limit_train, seed=args.seed)
     builder: Callable[[], Any]
@@ -177,19 +178,10 @@ def main(argv: list[str] | None = None) -> int:
         ema_momentum=args.ema,
     )
     keras.utils.set_random_seed(args.seed)
-    model = builder()
+    model = with_preprocessing(builder())  # uint8 images in, as every preset takes them
     steps = math.ceil(dataset.train_samples / args.batch_size)
     compile_model(model, preset, steps, args.epochs)
     one_hot = args.smoothing > 0
-    train_ds = make_training_pipeline(
-        dataset.x_train,
-        dataset.y_train,
-        batch_size=args.batch_size,
-        seed=args.seed,
-        first_epoch=0,
-        last_epoch=args.epochs,
-        one_hot=one_hot,
-    )
     record: dict[str, Any] = {
         "arch": args.arch,
         "params": int(sum(math.prod(w.shape) for w in model.trainable_weights)),
@@ -199,8 +191,14 @@ def main(argv: list[str] | None = None) -> int:
         "load_before": os.getloadavg(),
     }
     if args.probe:
-        it = iter(train_ds)
-        batches = [next(it) for _ in range(args.probe + 5)]
+        x_all, y_all = epoch_arrays(
+            dataset.x_train, dataset.y_train, seed=args.seed, epoch=0, one_hot=one_hot
+        )
+        size = args.batch_size
+        batches = [
+            (x_all[i * size : (i + 1) * size], y_all[i * size : (i + 1) * size])
+            for i in range(args.probe + 5)
+        ]
         for x, y in batches[:5]:
             model.train_on_batch(x, y)
         start = time.perf_counter()
@@ -214,19 +212,26 @@ def main(argv: list[str] | None = None) -> int:
         with RESULTS.open("a") as out:
             out.write(json.dumps({"kind": "probe", **record}) + "\n")
         return 0
-    val_ds = make_eval_pipeline(
-        dataset.x_val, dataset.y_val, batch_size=max(args.batch_size, 256), one_hot=one_hot
-    )
+    # Fed as ``fmnist-tui train`` feeds it (core.training): each epoch's uint8 images in that
+    # epoch's order (core.batches), validation at max(batch size, 256).
+    validation = (dataset.x_val, labels_for(dataset.y_val, one_hot=one_hot))
     timer = _Timer()
-    model.fit(
-        train_ds,
-        validation_data=val_ds,
-        epochs=args.stop_after or args.epochs,
-        steps_per_epoch=steps,
-        callbacks=[timer.callback()],
-        shuffle=False,
-        verbose=0,
-    )
+    for epoch in range(args.stop_after or args.epochs):
+        x_train, y_train = epoch_arrays(
+            dataset.x_train, dataset.y_train, seed=args.seed, epoch=epoch, one_hot=one_hot
+        )
+        model.fit(
+            x_train,
+            y_train,
+            batch_size=args.batch_size,
+            validation_data=validation,
+            validation_batch_size=max(args.batch_size, VALIDATION_BATCH_SIZE),
+            initial_epoch=epoch,
+            epochs=epoch + 1,
+            callbacks=[timer.callback()],
+            shuffle=False,
+            verbose=0,
+        )
     val_plain, val_flip = flip_averaged_accuracy(model, dataset.x_val, dataset.y_val)
     record.update(
         history=timer.rows,

@@ -542,3 +542,25 @@ def test_the_overhead_table_has_the_app_over_the_cli_per_round() -> None:
     whole, steady = app_over_cli(runs)
     assert whole == pytest.approx([1.05, 0.95])
     assert steady == pytest.approx([13 / 12, 1.0])
+
+
+@pytest.mark.real_data
+@pytest.mark.slow
+def test_the_search_script_trains_and_scores_a_candidate_as_train_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``bench.improved_search`` feeds uint8 images through core.batches and the presets'
+    preprocessing (it imported tf.data pipelines that no longer exist, unnoticed: bench/ is
+    not type-checked and nothing ran it)."""
+    from bench import improved_search
+
+    results = tmp_path / "search.jsonl"
+    monkeypatch.setattr(improved_search, "RESULTS", results)
+    arguments = ["--arch", "vgg32", "--augment", "flip", "--epochs", "1", "--limit-train", "800"]
+    assert improved_search.main(arguments) == 0
+    record = json.loads(results.read_text(encoding="utf-8").splitlines()[-1])
+    assert record["params"] == 278_890, "the improved preset's layers"
+    assert record["mflop_per_image"] == pytest.approx(43.8, abs=0.1)
+    assert len(record["history"]) == 1
+    assert 0.1 < record["final_val_accuracy"] <= 1
+    assert 0.1 < record["final_val_accuracy_flip"] <= 1
