@@ -102,8 +102,8 @@ class MainScreen(Screen[None]):
         """Show ``tab`` in the next frame, and focus its widget just after that frame.
 
         Moving focus restyles the widget left and the one focused (their borders, the log's
-        tint, the scrollbars): done in the same frame, that work delayed the new tab by about
-        a third. Keys typed meanwhile wait for it (:meth:`focus_applied`).
+        tint, the scrollbars): done before the frame, the new tab waited for it. Keys typed
+        meanwhile wait for the focus instead (:meth:`focus_applied`).
         """
         if tab not in self._tabs:
             return

@@ -170,8 +170,12 @@ class MetricChart(PlotextPlot):
             self._figure()
         self.refresh()
 
+    def _key(self) -> tuple[object, ...]:
+        """What the figure depends on: the data, the size and the theme."""
+        return (self._generation, self.size.width, self.size.height, self.app.theme, self.theme)
+
     def _figure(self) -> RenderResult:
-        key = (self._generation, self.size.width, self.size.height, self.app.theme, self.theme)
+        key = self._key()
         rendered = self._rendered
         if rendered is None or rendered[0] != key:
             self._replot(max_train_points=POINTS_PER_COLUMN * max(self.size.width, 1))
@@ -182,7 +186,7 @@ class MetricChart(PlotextPlot):
         # plotext rebuilds the whole figure on every call, and Textual calls render for every
         # repaint (tab switches, scrolling elsewhere): reuse the last build until the data,
         # the size or the theme changes.
-        key = (self._generation, self.size.width, self.size.height, self.app.theme, self.theme)
+        key = self._key()
         rendered = self._rendered
         if rendered is not None and self._hidden and rendered[0][1:] == key[1:]:
             # Back on screen with new points: show the last figure in this frame, which a
