@@ -761,6 +761,34 @@ def test_charts_zoom_past_the_first_epoch_and_eta_reads_well() -> None:
     assert by_epochs == pytest.approx(30.0)
 
 
+def test_running_points_redraw_a_chart_at_most_once_a_second_other_changes_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each chart redraw costs the training UI-thread time: new running points alone wait for
+    ``BATCH_REDRAW_S`` since the last build; an epoch's end or a marker does not wait."""
+    from tui.tabs.train import BATCH_REDRAW_S
+    from tui.widgets import charts
+
+    now = [100.0]
+    monkeypatch.setattr(charts.time, "monotonic", lambda: now[0])
+    chart = MetricChart("accuracy")
+    chart.add_batch(0.1, 0.5)
+    assert chart.flush(batch_interval=BATCH_REDRAW_S)  # first build: nothing drawn yet
+    now[0] += BATCH_REDRAW_S / 2
+    chart.add_batch(0.2, 0.6)
+    assert not chart.flush(batch_interval=BATCH_REDRAW_S), "running points redrew too soon"
+    now[0] += BATCH_REDRAW_S / 2
+    assert chart.flush(batch_interval=BATCH_REDRAW_S), "the waiting points were never drawn"
+    assert not chart.flush(batch_interval=BATCH_REDRAW_S), "nothing new, yet redrawn"
+    now[0] += 0.1
+    chart.add_epoch(fake_metrics(1))
+    assert chart.flush(batch_interval=BATCH_REDRAW_S), "an epoch's end waited"
+    now[0] += 0.1
+    chart.set_marker(1)
+    assert chart.flush(batch_interval=BATCH_REDRAW_S), "the early-stop marker waited"
+    assert chart.validation_points == [(1.0, fake_metrics(1).val_accuracy)]
+
+
 def test_the_apps_export_marks_the_early_stop_as_the_cli_does(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

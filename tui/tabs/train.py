@@ -22,11 +22,15 @@ if TYPE_CHECKING:
     from core.summary import ModelSummary
     from tui.state import AppState, Changes, RunView
 
-REDRAW_INTERVAL_S: Final = 0.5
-"""Each chart redraws at most twice a second, however fast progress arrives: a redraw (the
-plotext figure, then its lines) costs the UI thread 5-8 ms, which it takes from training on a
-2-core machine; at four a second the app trained 1.08x slower than ``fmnist-tui train``. The
-charts take turns, so a tick comes every quarter second; the progress line is drawn with it."""
+TICK_S: Final = 0.25
+"""The Train tab's drawing tick: the progress line moves with it (four times a second), and
+the charts take turns on it, one per tick, so no frame builds both plotext figures."""
+BATCH_REDRAW_S: Final = 1.0
+"""While training, new running points redraw a chart at most once a second. A redraw (the
+plotext figure, then its lines) costs the UI thread 5-10 ms, and on a 2-core machine every
+millisecond of it is taken from training: at four redraws a second the app trained 1.08x
+slower than ``fmnist-tui train``, at two 1.03-1.06x. An epoch's end, a saved run, an overlay
+or a marker still redraws at the chart's next turn (within half a second)."""
 
 
 class TrainTab(AppTab):
@@ -68,7 +72,7 @@ class TrainTab(AppTab):
         self.summary.border_title = "Model"
         self.log_pane.border_title = "Log"
         self.test_accuracy.display = False
-        self.set_interval(REDRAW_INTERVAL_S / len(self.charts), self._redraw_charts)
+        self.set_interval(TICK_S, self._redraw_charts)
 
     # --- Widgets ----------------------------------------------------------------------------
 
@@ -177,7 +181,7 @@ class TrainTab(AppTab):
             if self._progress_due:
                 self._progress_due = False
                 self.show_progress(self.state)
-            charts[self._redraws % len(charts)].flush()
+            charts[self._redraws % len(charts)].flush(batch_interval=BATCH_REDRAW_S)
 
     # --- Overlays ---------------------------------------------------------------------------
 

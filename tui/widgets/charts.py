@@ -10,6 +10,7 @@ from at most two points per braille dot column. Plotting goes through the widget
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from typing import Final, Literal
 
@@ -63,6 +64,11 @@ class MetricChart(PlotextPlot):
         self._validation: list[tuple[float, float]] = []
         self._final_epoch = 0
         self._dirty = True
+        self._urgent = True
+        """A change beyond new running training points (a whole history, an epoch's end, an
+        overlay): drawn at the next flush, however recent the last build."""
+        self._built_at = -math.inf
+        """``time.monotonic()`` of the last build, for :meth:`flush`'s ``batch_interval``."""
         self._generation = 0
         self._rendered: tuple[tuple[object, ...], RenderResult] | None = None
         self._hidden = False
@@ -72,6 +78,10 @@ class MetricChart(PlotextPlot):
         self._overlay: tuple[str, list[EpochMetrics]] | None = None
         self._overlay_legend = ""
         self._marker: int | None = None
+
+    def _mark(self) -> None:
+        self._dirty = True
+        self._urgent = True
 
     @property
     def title(self) -> str:
@@ -94,11 +104,11 @@ class MetricChart(PlotextPlot):
         self._train.clear()
         self._validation.clear()
         self._final_epoch = final_epoch
-        self._dirty = True
+        self._mark()
 
     def set_final_epoch(self, final_epoch: int) -> None:
         self._final_epoch = final_epoch
-        self._dirty = True
+        self._mark()
 
     def add_batch(self, fractional_epoch: float, value: float) -> None:
         """The running training value part-way through an epoch."""
@@ -119,7 +129,7 @@ class MetricChart(PlotextPlot):
         if math.isfinite(validation):
             self._validation.append((float(metrics.epoch), validation))
         self._final_epoch = max(self._final_epoch, metrics.epoch)
-        self._dirty = True
+        self._mark()
 
     def set_history(self, history: Sequence[EpochMetrics], final_epoch: int = 0) -> None:
         """Show a whole history at once (a saved run), one point per epoch."""
@@ -139,15 +149,19 @@ class MetricChart(PlotextPlot):
         ``label`` names the run; ``legend``, short as the chart is narrow, goes in its key."""
         self._overlay = None if label is None else (label, list(history))
         self._overlay_legend = legend or (label or "")
-        self._dirty = True
+        self._mark()
 
     def set_marker(self, epoch: int | None) -> None:
         """Mark the epoch where early stopping ended the run, or none."""
         self._marker = epoch
-        self._dirty = True
+        self._mark()
 
-    def flush(self) -> bool:
+    def flush(self, *, batch_interval: float = 0.0) -> bool:
         """Redraw if anything changed since the last redraw; say whether it did.
+
+        With ``batch_interval``, new running training points alone (:meth:`add_batch`) wait
+        until that many seconds have passed since the last build; any other change is drawn
+        now.
 
         On screen, the figure is built now and turned into lines in the next frame: two
         short holds of the event loop (3-5 ms each on a 2-core machine) instead of one
@@ -157,7 +171,10 @@ class MetricChart(PlotextPlot):
         """
         if not self._dirty:
             return False
-        self._dirty = False
+        if not self._urgent and time.monotonic() - self._built_at < batch_interval:
+            return False
+        self._dirty = self._urgent = False
+        self._built_at = time.monotonic()
         self._generation += 1
         if self._hidden:
             self._stale = True
