@@ -56,7 +56,7 @@ def count_mflops(model: Any) -> float:
     return 2 * macs / 1e6
 
 
-def build(arch: str, *, dropout: float, augment: str) -> Any:
+def build(arch: str, *, dropout: float, augment: str, head: str = "gap") -> Any:
     import keras
     from keras import layers
 
@@ -65,7 +65,24 @@ def build(arch: str, *, dropout: float, augment: str) -> Any:
     stages = ARCHS[arch]
     stack: list[Any] = [keras.Input(shape=INPUT_SHAPE, name="image")]
     if augment != "none":
-        stack += augmentation_layers(shift=augment != "flip")
+        stack += augmentation_layers(shift=augment not in ("flip", "fliperase"))
+        if augment == "flipshift1":
+            # A 1-pixel shift instead of 2 (replaces the layer augmentation_layers adds).
+            stack[-1] = layers.RandomTranslation(
+                1 / 28, 1 / 28, fill_mode="constant", interpolation="nearest", name="random_shift"
+            )
+        if augment == "fliperase":
+            # Random erasing (Zhong et al. 2017): half the images get a black rectangle over
+            # 2-33% of their area. The images are scaled to [0, 1] by then.
+            stack.append(
+                layers.RandomErasing(
+                    factor=1.0,
+                    scale=(0.02, 0.33),
+                    fill_value=0.0,
+                    value_range=(0, 1),
+                    name="random_erasing",
+                )
+            )
     for s, stage in enumerate(stages):
         if s:
             stack.append(layers.MaxPooling2D(2, name=f"pool{s}"))
@@ -76,7 +93,10 @@ def build(arch: str, *, dropout: float, augment: str) -> Any:
                 layers.BatchNormalization(name=f"{name}_bn"),
                 layers.Activation("relu", name=f"{name}_relu"),
             ]
-    stack.append(layers.GlobalAveragePooling2D(name="gap"))
+    if head == "gap":
+        stack.append(layers.GlobalAveragePooling2D(name="gap"))
+    else:  # "flatten": keep where in the 7x7 map each feature fired
+        stack.append(layers.Flatten(name="flatten"))
     if dropout:
         stack.append(layers.Dropout(dropout, name="drop"))
     stack.append(layers.Dense(10, activation="softmax", name="output"))
@@ -134,8 +154,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--smoothing", type=float, default=0.1)
     parser.add_argument("--dropout", type=float, default=0.0)
-    parser.add_argument("--augment", choices=("none", "flip", "shift", "flipshift"), default="none")
+    parser.add_argument(
+        "--augment",
+        choices=("none", "flip", "shift", "flipshift", "flipshift1", "fliperase"),
+        default="none",
+    )
     parser.add_argument("--ema", type=float)
+    parser.add_argument("--head", choices=("gap", "flatten"), default="gap")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--probe", type=int, help="only time this many training steps")
     parser.add_argument(
@@ -164,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
 
         def builder() -> Any:
-            return build(args.arch, dropout=args.dropout, augment=args.augment)
+            return build(args.arch, dropout=args.dropout, augment=args.augment, head=args.head)
 
     preset = Preset(
         "candidate",
