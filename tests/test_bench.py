@@ -544,6 +544,29 @@ def test_the_overhead_table_has_the_app_over_the_cli_per_round() -> None:
     assert steady == pytest.approx([13 / 12, 1.0])
 
 
+@pytest.mark.parametrize(
+    ("label", "result_file"),
+    [
+        ("`seed`", "accuracy-seed.json"),
+        ("`seed --augment`", "accuracy-seed-augment.json"),
+        ("`improved`", "accuracy-improved.json"),
+    ],
+)
+def test_the_time_to_accuracy_rows_are_the_accuracy_results(label: str, result_file: str) -> None:
+    """Each current preset's time-to-accuracy row in BENCHMARKS.md is what
+    ``bench.time_to_accuracy`` computes from the accuracy benchmark's result file (all but the
+    preset's name and its MFLOP, which need Keras): a re-run that is not carried over, or a
+    figure typed by hand, fails here."""
+    from bench.time_to_accuracy import markdown, summarize_runs
+
+    [row] = summarize_runs([str(ROOT / "bench" / "results" / result_file)])
+    cells = markdown([row]).splitlines()[-1].split(" | ")[1:-1]
+    section = (ROOT / "BENCHMARKS.md").read_text(encoding="utf-8").split("### Time to accuracy")[1]
+    documented = [line for line in section.splitlines() if line.startswith(f"| {label} |")]
+    assert len(documented) == 1, f"no single {label} row in the time-to-accuracy table"
+    assert documented[0].split(" | ")[1:-1] == cells
+
+
 @pytest.mark.real_data
 @pytest.mark.slow
 def test_the_search_script_trains_and_scores_a_candidate_as_train_does(
