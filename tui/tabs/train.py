@@ -29,8 +29,9 @@ BATCH_REDRAW_S: Final = 1.0
 """While training, new running points redraw a chart at most once a second. A redraw (the
 plotext figure, then its lines) costs the UI thread 5-10 ms, and on a 2-core machine every
 millisecond of it is taken from training: at four redraws a second the app trained 1.08x
-slower than ``fmnist-tui train``, at two 1.03-1.06x. An epoch's end, a saved run, an overlay
-or a marker still redraws at the chart's next turn (within half a second)."""
+slower than ``fmnist-tui train``, at two 1.03-1.06x, at one 0.99 (median of 16 interleaved
+rounds, BENCHMARKS.md). An epoch's end, a saved run, an overlay or a marker still redraws at
+the chart's next turn (within half a second)."""
 
 
 class TrainTab(AppTab):
