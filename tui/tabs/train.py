@@ -26,7 +26,9 @@ TICK_S: Final = 0.25
 """The Train tab's drawing tick: the progress line moves with it (four times a second), and
 the charts take turns on it, one per tick, so no frame builds both plotext figures."""
 BATCH_REDRAW_S: Final = 1.0
-"""While training, new running points redraw a chart at most once a second. A redraw (the
+"""While training, new running points redraw a chart at most once a second: at its first turn
+a second or more after its last redraw, so every 1 to 1.5 s (a chart's turns come every half
+second, and a turn that runs a millisecond early waits for the next). A redraw (the
 plotext figure, then its lines) costs the UI thread 5-10 ms, and on a 2-core machine every
 millisecond of it is taken from training: at four redraws a second the app trained 1.08x
 slower than ``fmnist-tui train``, at two 1.03-1.06x, at one 0.99 (median of 16 interleaved

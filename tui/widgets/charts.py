@@ -67,8 +67,8 @@ class MetricChart(PlotextPlot):
         self._urgent = True
         """A change beyond new running training points (a whole history, an epoch's end, an
         overlay): drawn at the next flush, however recent the last build."""
-        self._built_at = -math.inf
-        """``time.monotonic()`` of the last build, for :meth:`flush`'s ``batch_interval``."""
+        self._flushed_at = -math.inf
+        """``time.monotonic()`` of the last flush that redrew, for ``batch_interval``."""
         self._generation = 0
         self._rendered: tuple[tuple[object, ...], RenderResult] | None = None
         self._hidden = False
@@ -171,10 +171,11 @@ class MetricChart(PlotextPlot):
         """
         if not self._dirty:
             return False
-        if not self._urgent and time.monotonic() - self._built_at < batch_interval:
+        now = time.monotonic()
+        if not self._urgent and now - self._flushed_at < batch_interval:
             return False
         self._dirty = self._urgent = False
-        self._built_at = time.monotonic()
+        self._flushed_at = now
         self._generation += 1
         if self._hidden:
             self._stale = True
