@@ -66,11 +66,17 @@ def build(arch: str, *, dropout: float, augment: str, head: str = "gap") -> Any:
     stages = ARCHS[arch]
     stack: list[Any] = [keras.Input(shape=INPUT_SHAPE, name="image")]
     if augment != "none":
-        stack += augmentation_layers(shift=augment not in ("flip", "fliperase"))
+        stack += augmentation_layers(shift=augment in ("shift", "flipshift"))
         if augment == "flipshift1":
-            # A 1-pixel shift instead of 2 (replaces the layer augmentation_layers adds).
-            stack[-1] = layers.RandomTranslation(
-                1 / 28, 1 / 28, fill_mode="constant", interpolation="nearest", name="random_shift"
+            # Shifts of up to 1 pixel (augmentation_layers' are up to 2).
+            stack.append(
+                layers.RandomTranslation(
+                    1 / 28,
+                    1 / 28,
+                    fill_mode="constant",
+                    interpolation="nearest",
+                    name="random_shift",
+                )
             )
         if augment == "fliperase":
             # Random erasing (Zhong et al. 2017): half the images get a black rectangle over
