@@ -19,6 +19,7 @@ from core.data import Dataset, RawData, write_idx
 from core.events import EpochEnded, TrainingEvent
 from core.session import ContinueRun, NewRun, ResumeRun, RunRequest, RunResult, RunSession
 from tui.screens.train_dialog import TrainDialog
+from tui.widgets.charts import MetricChart
 
 
 def fmnist_tui() -> list[str]:
@@ -56,6 +57,16 @@ async def finish_a_run(pilot: Pilot[Any], epochs: int) -> None:
     app.screen.query_one("#epochs", Input).value = str(epochs)
     await pilot.press("enter")
     await wait_for(pilot, lambda: not app.training and app.shown is not None, "the run's end")
+
+
+async def charts_redrawn(pilot: Pilot[Any]) -> None:
+    """Wait until the capped-rate redraw has drawn every chart's latest points (each chart is
+    redrawn on a timer, not when its data change: up to 1.5 s after new running points),
+    then for the frame that shows them."""
+    charts = list(pilot.app.query(MetricChart))
+    await wait_for(pilot, lambda: not any(c.redraw_pending for c in charts), "chart redraws")
+    await pilot.pause()
+    await pilot.pause()
 
 
 def write_data_dir(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from helpers import finish_a_run
+from helpers import charts_redrawn, finish_a_run
 from textual import cache as textual_cache
 from textual.pilot import Pilot
 from textual.strip import Strip
@@ -58,6 +58,9 @@ def test_switching_tabs_neither_rebuilds_the_footer_nor_the_charts(
     async def run() -> None:
         async with app.run_test(size=(120, 40)) as pilot:
             await finish_a_run(pilot, 3)
+            # The run's last points are drawn on the chart timer, up to 1.5 s after the end:
+            # count only what the switches cause.
+            await charts_redrawn(pilot)
             footer = app.query_one(KeysFooter)
             await settle_on(pilot, "2")
             assert "Order" in shown_keys(footer)
@@ -116,6 +119,9 @@ def test_showing_the_train_tab_again_redraws_only_what_changed(monkeypatch: Any)
     async def run() -> None:
         async with app.run_test(size=(120, 40)) as pilot:
             await finish_a_run(pilot, 3)
+            # The run's last points are drawn on the chart timer, up to 1.5 s after the end:
+            # count only what the switches cause.
+            await charts_redrawn(pilot)
             await settle_on(pilot, "2")
             await settle_on(pilot, "1")
             strips, caches = count_strips_and_caches(monkeypatch)

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 import pytest
-from helpers import text_of, wait_for
+from helpers import charts_redrawn, text_of, wait_for
 from rich.terminal_theme import SVG_EXPORT_THEME
 from textual.pilot import Pilot
 from textual.widgets import Footer, Input, Static
@@ -80,14 +80,6 @@ SIZES = [
 ]
 """Up, down below the minimum, to the breakpoints and one cell either side, to a single
 cell, and back to the minimum."""
-
-
-async def charts_redrawn(pilot: Pilot[Any]) -> None:
-    """Wait for the capped-rate redraw to draw each chart's latest points, then that frame."""
-    charts = list(pilot.app.query(MetricChart))
-    await wait_for(pilot, lambda: not any(chart._dirty for chart in charts), "chart redraws")
-    await pilot.pause()
-    await pilot.pause()
 
 
 @pytest.mark.slow

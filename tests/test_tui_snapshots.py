@@ -36,7 +36,7 @@ async def settle(pilot: Pilot[Any]) -> None:
     """Wait until the capped-rate redraw has drawn every chart's latest points (each chart is
     redrawn on a timer, not when its data change), then for the frame that shows them."""
     charts = list(pilot.app.query(MetricChart))
-    await wait_for(pilot, lambda: not any(chart._dirty for chart in charts), "chart redraws")
+    await wait_for(pilot, lambda: not any(c.redraw_pending for c in charts), "chart redraws")
     await pilot.wait_for_scheduled_animations()
     await pilot.pause()
 

@@ -84,6 +84,12 @@ class MetricChart(PlotextPlot):
         self._urgent = True
 
     @property
+    def redraw_pending(self) -> bool:
+        """Changes waiting for the chart timer's next flush (a hidden chart flushed meanwhile
+        draws them when its tab is shown again)."""
+        return self._dirty
+
+    @property
     def title(self) -> str:
         return "Accuracy" if self.metric == "accuracy" else "Loss"
 
