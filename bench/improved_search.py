@@ -106,7 +106,8 @@ def build(arch: str, *, dropout: float, augment: str, head: str = "gap") -> Any:
         stack.append(layers.Flatten(name="flatten"))
     if dropout:
         stack.append(layers.Dropout(dropout, name="drop"))
-    stack.append(layers.Dense(10, activation="softmax", name="output"))
+    # Probabilities in float32 whatever the policy (Keras' advice for mixed precision).
+    stack.append(layers.Dense(10, activation="softmax", name="output", dtype="float32"))
     return keras.Sequential(stack, name=arch)
 
 
@@ -151,6 +152,22 @@ def flip_averaged_accuracy(model: Any, images: Any, labels: Any) -> tuple[float,
     )
 
 
+def _optimizer(args: argparse.Namespace, preset: Any, steps_per_epoch: int) -> Any:
+    """The optimizer ``--optimizer`` asks for; None for the preset's own (AdamW)."""
+    if args.optimizer == "adamw":
+        return None
+    import keras
+
+    from core.models import learning_rate_schedule
+
+    return keras.optimizers.SGD(
+        learning_rate_schedule(preset, steps_per_epoch, args.epochs),
+        momentum=0.9,
+        nesterov=True,
+        weight_decay=args.weight_decay,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.improved_search")
     parser.add_argument("--arch", required=True, help="a name in ARCHS, or 'reference'")
@@ -167,7 +184,19 @@ def main(argv: list[str] | None = None) -> int:
         default="none",
     )
     parser.add_argument("--ema", type=float)
+    parser.add_argument(
+        "--optimizer",
+        choices=("adamw", "sgd"),
+        default="adamw",
+        help="sgd: Nesterov momentum 0.9, the same schedule, --weight-decay decoupled",
+    )
     parser.add_argument("--head", choices=("gap", "flatten"), default="gap")
+    parser.add_argument(
+        "--precision",
+        choices=("float32", "mixed_bfloat16"),
+        default="float32",
+        help="Keras dtype policy of the whole model (mixed: bfloat16 compute, float32 weights)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--probe", type=int, help="only time this many training steps")
     parser.add_argument(
@@ -209,10 +238,11 @@ def main(argv: list[str] | None = None) -> int:
         label_smoothing=args.smoothing,
         ema_momentum=args.ema,
     )
+    keras.config.set_dtype_policy(args.precision)
     keras.utils.set_random_seed(args.seed)
     model = with_preprocessing(builder())  # uint8 images in, as every preset takes them
     steps = math.ceil(dataset.train_samples / args.batch_size)
-    compile_model(model, preset, steps, args.epochs)
+    compile_model(model, preset, steps, args.epochs, optimizer=_optimizer(args, preset, steps))
     one_hot = args.smoothing > 0
     record: dict[str, Any] = {
         "arch": args.arch,

@@ -180,6 +180,21 @@ def build_model(name: str, *, augment: bool = False) -> keras.Model:
     return keras.Sequential(stack, name=model.name)
 
 
+def learning_rate_schedule(
+    preset: Preset, steps_per_epoch: int, epochs: int
+) -> float | keras.optimizers.schedules.LearningRateSchedule:
+    """The preset's learning rate: constant, or warm-up then cosine decay over the run."""
+    if not preset.cosine_decay:
+        return preset.learning_rate
+    warmup = int(preset.warmup_epochs * steps_per_epoch)
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0 if warmup else preset.learning_rate,
+        warmup_target=preset.learning_rate if warmup else None,
+        warmup_steps=warmup,
+        decay_steps=max(1, steps_per_epoch * epochs - warmup),
+    )
+
+
 def compile_model(
     model: keras.Model,
     preset: Preset,
@@ -200,15 +215,7 @@ def compile_model(
     if optimizer is not None:
         model.compile(optimizer=optimizer, **_loss_and_metrics(preset))
         return
-    learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = preset.learning_rate
-    if preset.cosine_decay:
-        warmup = int(preset.warmup_epochs * steps_per_epoch)
-        learning_rate = keras.optimizers.schedules.CosineDecay(
-            initial_learning_rate=0.0 if warmup else preset.learning_rate,
-            warmup_target=preset.learning_rate if warmup else None,
-            warmup_steps=warmup,
-            decay_steps=max(1, steps_per_epoch * epochs - warmup),
-        )
+    learning_rate = learning_rate_schedule(preset, steps_per_epoch, epochs)
     if preset.weight_decay is not None:
         optimizer = keras.optimizers.AdamW(
             learning_rate,

@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -569,18 +570,29 @@ def test_the_time_to_accuracy_rows_are_the_accuracy_results(label: str, result_f
 
 @pytest.mark.real_data
 @pytest.mark.slow
+@pytest.mark.parametrize("optimizer", ["adamw", "sgd"])
 def test_the_search_script_trains_and_scores_a_candidate_as_train_does(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, optimizer: str
 ) -> None:
     """``bench.improved_search`` feeds uint8 images through core.batches and the presets'
     preprocessing (it imported tf.data pipelines that no longer exist, unnoticed: bench/ is
     not type-checked and nothing ran it)."""
     from bench import improved_search
+    from core import models
 
     results = tmp_path / "search.jsonl"
     monkeypatch.setattr(improved_search, "RESULTS", results)
+    compiled: list[str] = []
+    real_compile = models.compile_model
+
+    def compile_model(model: Any, *args: Any, **kwargs: Any) -> None:
+        real_compile(model, *args, **kwargs)
+        compiled.append(type(model.optimizer).__name__)
+
+    monkeypatch.setattr(models, "compile_model", compile_model)
     arguments = ["--arch", "vgg32", "--augment", "flip", "--epochs", "1", "--limit-train", "800"]
-    assert improved_search.main(arguments) == 0
+    assert improved_search.main([*arguments, "--optimizer", optimizer]) == 0
+    assert compiled == [{"adamw": "AdamW", "sgd": "SGD"}[optimizer]]
     record = json.loads(results.read_text(encoding="utf-8").splitlines()[-1])
     assert record["params"] == 278_890, "the improved preset's layers"
     assert record["mflop_per_image"] == pytest.approx(43.8, abs=0.1)
