@@ -46,7 +46,7 @@ def count_mflops(model: Any) -> float:
     from keras import layers
 
     macs = 0
-    for layer in model.layers:
+    for layer in model._flatten_layers(include_self=False, recursive=True):
         if isinstance(layer, layers.Conv2D):
             _, h, w, c_out = layer.output.shape
             k_h, k_w = layer.kernel_size
@@ -57,13 +57,38 @@ def count_mflops(model: Any) -> float:
     return 2 * macs / 1e6
 
 
+def _residual_body() -> Any:
+    """``vgg32``'s convolutions (the same params and FLOPs) as a small residual net: the
+    first conv of each later stage downsamples (stride 2, learned, instead of max-pooling)
+    and the second adds its input back (identity shortcut)."""
+    import keras
+    from keras import layers
+
+    from core.models import INPUT_SHAPE
+
+    def conv_bn(x: Any, filters: int, name: str, strides: int = 1) -> Any:
+        x = layers.Conv2D(
+            filters, 3, strides=strides, padding="same", use_bias=False, name=f"{name}_conv"
+        )(x)
+        return layers.BatchNormalization(name=f"{name}_bn")(x)
+
+    inputs = keras.Input(shape=INPUT_SHAPE, name="features")
+    x = layers.ReLU(name="stage1a_relu")(conv_bn(inputs, 32, "stage1a"))
+    for s, filters in ((2, 64), (3, 128)):
+        x = layers.ReLU(name=f"stage{s}a_relu")(conv_bn(x, filters, f"stage{s}a", strides=2))
+        y = conv_bn(x, filters, f"stage{s}b")
+        x = layers.ReLU(name=f"stage{s}b_relu")(layers.Add(name=f"stage{s}b_add")([x, y]))
+    outputs = layers.GlobalAveragePooling2D(name="gap")(x)
+    return keras.Model(inputs, outputs, name="residual_body")
+
+
 def build(arch: str, *, dropout: float, augment: str, head: str = "gap") -> Any:
     import keras
     from keras import layers
 
     from core.models import INPUT_SHAPE, augmentation_layers
 
-    stages = ARCHS[arch]
+    stages = ARCHS.get(arch, [])
     stack: list[Any] = [keras.Input(shape=INPUT_SHAPE, name="image")]
     if augment != "none":
         stack += augmentation_layers(shift=augment in ("shift", "flipshift"))
@@ -90,6 +115,8 @@ def build(arch: str, *, dropout: float, augment: str, head: str = "gap") -> Any:
                     name="random_erasing",
                 )
             )
+    if arch == "res32":
+        stack.append(_residual_body())
     for s, stage in enumerate(stages):
         if s:
             stack.append(layers.MaxPooling2D(2, name=f"pool{s}"))
@@ -100,7 +127,9 @@ def build(arch: str, *, dropout: float, augment: str, head: str = "gap") -> Any:
                 layers.BatchNormalization(name=f"{name}_bn"),
                 layers.Activation("relu", name=f"{name}_relu"),
             ]
-    if head == "gap":
+    if arch == "res32":
+        pass  # pooled in the body
+    elif head == "gap":
         stack.append(layers.GlobalAveragePooling2D(name="gap"))
     else:  # "flatten": keep where in the 7x7 map each feature fired
         stack.append(layers.Flatten(name="flatten"))
@@ -170,7 +199,7 @@ def _optimizer(args: argparse.Namespace, preset: Any, steps_per_epoch: int) -> A
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.improved_search")
-    parser.add_argument("--arch", required=True, help="a name in ARCHS, or 'reference'")
+    parser.add_argument("--arch", required=True, help="a name in ARCHS, 'res32' or 'reference'")
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=3e-3)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from bench.improved_search import count_mflops
+from bench.improved_search import build, count_mflops
 from bench.reference_improved import build_reference_improved
 from bench.time_to_accuracy import seconds_to_reach
 from core.models import augmentation_layers, build_model
@@ -26,6 +26,23 @@ def test_seed_flops_count() -> None:
     # conv1 26x26x9x28, conv2 11x11x9x28x56, dense 1400x56 and 56x10 multiply-adds, times 2.
     macs = 26 * 26 * 9 * 28 + 11 * 11 * 9 * 28 * 56 + 11 * 11 * 56 * 56 + 56 * 10
     assert count_mflops(build_model("seed")) == 2 * macs / 1e6
+
+
+def test_the_residual_candidate_has_the_presets_params_and_flops_and_shortcuts() -> None:
+    """``--arch res32`` differs from the preset's net only in how it connects the same convs;
+    its convs sit in a nested model, which the FLOP count must reach."""
+    preset_net, residual = (build(arch, dropout=0.0, augment="flip") for arch in ("vgg32", "res32"))
+    weights = [
+        sum(int(np.prod(w.shape)) for w in m.trainable_weights) for m in (preset_net, residual)
+    ]
+    assert weights == [278_890, 278_890]
+    assert count_mflops(residual) == count_mflops(preset_net)
+    body = residual.get_layer("residual_body")
+    assert [layer.name for layer in body.layers if isinstance(layer, keras.layers.Add)] == [
+        "stage2b_add",
+        "stage3b_add",
+    ]
+    assert residual(np.zeros((2, 28, 28, 1), dtype="float32")).shape == (2, 10)
 
 
 def test_augmentation_passes_images_through_at_inference() -> None:
