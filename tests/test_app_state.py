@@ -83,6 +83,18 @@ def test_progress_charts_epochs_and_the_end_of_a_run() -> None:
     assert state.sub_title() == f"seed · finished · test {evaluation.test_accuracy:.4f}"
 
 
+def test_the_log_counts_the_epochs_a_run_trained_in_words() -> None:
+    for history, said in (
+        ((fake_metrics(1),), "1 epoch in"),
+        ((fake_metrics(1),) * 2, "2 epochs in"),
+    ):
+        state = AppState()
+        state.run_requested()
+        state.apply(started())
+        changes = state.apply(TrainingFinished(FAKE_RUN_ID, history, 4.0))
+        assert any(said in text for text, *_ in changes.notes), changes.notes
+
+
 def test_a_stop_before_the_first_epoch_has_nothing_to_evaluate() -> None:
     state = AppState()
     state.run_requested()

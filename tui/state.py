@@ -365,7 +365,8 @@ class AppState:
         else:
             epochs = len(event.history)
             changes.note(
-                f"Training {run.status}: {epochs} epochs in {took}; evaluating the test set"
+                f"Training {run.status}: {epochs} epoch{'s' if epochs != 1 else ''} in {took}; "
+                "evaluating the test set"
             )
             self.progress = None
             self.message = "Evaluating the test set…"
