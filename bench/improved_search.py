@@ -88,7 +88,6 @@ def build(arch: str, *, dropout: float, augment: str, head: str = "gap") -> Any:
 
     from core.models import INPUT_SHAPE, augmentation_layers
 
-    stages = ARCHS.get(arch, [])
     stack: list[Any] = [keras.Input(shape=INPUT_SHAPE, name="image")]
     if augment != "none":
         stack += augmentation_layers(shift=augment in ("shift", "flipshift"))
@@ -116,23 +115,22 @@ def build(arch: str, *, dropout: float, augment: str, head: str = "gap") -> Any:
                 )
             )
     if arch == "res32":
-        stack.append(_residual_body())
-    for s, stage in enumerate(stages):
-        if s:
-            stack.append(layers.MaxPooling2D(2, name=f"pool{s}"))
-        for b, filters in enumerate(stage):
-            name = f"stage{s + 1}{chr(ord('a') + b)}"
-            stack += [
-                layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv"),
-                layers.BatchNormalization(name=f"{name}_bn"),
-                layers.Activation("relu", name=f"{name}_relu"),
-            ]
-    if arch == "res32":
-        pass  # pooled in the body
-    elif head == "gap":
-        stack.append(layers.GlobalAveragePooling2D(name="gap"))
-    else:  # "flatten": keep where in the 7x7 map each feature fired
-        stack.append(layers.Flatten(name="flatten"))
+        stack.append(_residual_body())  # its convolutions and its global pooling
+    else:
+        for s, stage in enumerate(ARCHS[arch]):
+            if s:
+                stack.append(layers.MaxPooling2D(2, name=f"pool{s}"))
+            for b, filters in enumerate(stage):
+                name = f"stage{s + 1}{chr(ord('a') + b)}"
+                stack += [
+                    layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv"),
+                    layers.BatchNormalization(name=f"{name}_bn"),
+                    layers.Activation("relu", name=f"{name}_relu"),
+                ]
+        if head == "gap":
+            stack.append(layers.GlobalAveragePooling2D(name="gap"))
+        else:  # "flatten": keep where in the 7x7 map each feature fired
+            stack.append(layers.Flatten(name="flatten"))
     if dropout:
         stack.append(layers.Dropout(dropout, name="drop"))
     # Probabilities in float32 whatever the policy (Keras' advice for mixed precision).
@@ -199,7 +197,7 @@ def _optimizer(args: argparse.Namespace, preset: Any, steps_per_epoch: int) -> A
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.improved_search")
-    parser.add_argument("--arch", required=True, help="a name in ARCHS, 'res32' or 'reference'")
+    parser.add_argument("--arch", required=True, choices=(*ARCHS, "res32", "reference"))
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=3e-3)

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from helpers import wait_for
+from helpers import charts_redrawn, wait_for
 from textual.pilot import Pilot
 from textual.widgets import Input
 from tui_fakes import ScriptedEngine, missing_runs_dir
@@ -35,8 +35,7 @@ def make_app(engine: ScriptedEngine | None = None) -> FmnistApp:
 async def settle(pilot: Pilot[Any]) -> None:
     """Wait until the capped-rate redraw has drawn every chart's latest points (each chart is
     redrawn on a timer, not when its data change), then for the frame that shows them."""
-    charts = list(pilot.app.query(MetricChart))
-    await wait_for(pilot, lambda: not any(c.redraw_pending for c in charts), "chart redraws")
+    await charts_redrawn(pilot)
     await pilot.wait_for_scheduled_animations()
     await pilot.pause()
 
