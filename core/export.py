@@ -20,13 +20,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from core.evaluation import CLASS_NAMES, Evaluation
+from core.errors import ExportError, reraise_os_errors
+from core.evaluation import CLASS_NAMES, Evaluation, Mistake
 from core.events import EpochMetrics
-from core.files import os_reason, write_bytes
+from core.files import write_bytes
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+
+    from core.runs.layout import MistakeMaps
 
 ACCURACY_LOSS_PNG = "training_validation_accuracy_loss.png"
 MISCLASSIFIED_PNG = "misclassified_examples.png"
@@ -38,10 +41,18 @@ VALIDATION_COLOUR = "#d62728"
 BEST_COLOUR = "#555555"
 STOP_COLOUR = "#c0392b"
 GRID_COLUMNS = 5
-
-
-class ExportError(OSError):
-    """A report file could not be written; ``str()`` is one line meant for the user."""
+GRID_LIMIT = 25
+"""Mistakes the misclassified grid shows."""
+EVIDENCE_RGB = (0.84, 0.11, 0.11)
+"""The grid's maps: what spoke for the prediction, in red..."""
+AGAINST_RGB = (0.10, 0.38, 0.90)
+"""... and what argued against the true class, in blue."""
+MAP_OPACITY = 0.8
+"""A map's strongest pixel still lets the garment show through."""
+MAP_LEGEND = (
+    "red: hiding it lowers the odds of the predicted class · "
+    "blue: hiding it raises the odds of the true class"
+)
 
 
 def plot_history(
@@ -130,8 +141,9 @@ def plot_history(
                 label=label,
             )
 
-    accuracy_axes.legend(loc="best")
-    loss_axes.legend(loc="best")
+    # Under each panel, where no curve is: "best" still covered the train line or a marker.
+    for axes in (accuracy_axes, loss_axes):
+        axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
 
     if title is None:
         count = len(history)
@@ -145,13 +157,20 @@ def plot_history(
     return _save(figure, path)
 
 
+def grid_mistakes(evaluation: Evaluation, limit: int = GRID_LIMIT) -> list[Mistake]:
+    """The mistakes the misclassified grid shows, in its order: the most confident first
+    (ties: the lower test index first), at most ``limit``."""
+    return sorted(evaluation.mistakes(), key=lambda m: (-m.confidence, m.index))[:limit]
+
+
 def plot_misclassified(
     images: npt.NDArray[Any],
     evaluation: Evaluation,
     path: Path,
     *,
-    limit: int = 25,
+    limit: int = GRID_LIMIT,
     title: str | None = None,
+    maps: MistakeMaps | None = None,
 ) -> Path:
     """Draw a grid of the most confident mistakes on the test set.
 
@@ -162,6 +181,9 @@ def plot_misclassified(
         path: where to write the PNG.
         limit: at most this many images, most confident mistakes first.
         title: replaces the default title.
+        maps: occlusion maps of (some of) the mistakes: each tile that has one shows, over
+            the image, what spoke for the prediction (red) and what argued against the true
+            class (blue).
 
     Returns:
         ``path``, once the PNG is in place.
@@ -179,7 +201,7 @@ def plot_misclassified(
     if pixels.ndim != 3 or pixels.shape[0] < total:
         raise ValueError(f"images {pixels.shape} do not match a test set of {total} samples")
 
-    mistakes = sorted(evaluation.mistakes(), key=lambda m: (-m.confidence, m.index))
+    mistakes = grid_mistakes(evaluation, limit=total)
     if not mistakes:
         figure = _new_figure(8.0, 3.0)
         _draw_notice(
@@ -198,21 +220,30 @@ def plot_misclassified(
 
     for axes in grid[len(shown) :]:
         axes.set_axis_off()
+    mapped = 0
     for axes, mistake in zip(grid, shown, strict=False):
         axes.imshow(
             pixels[mistake.index], cmap="gray_r", vmin=0, vmax=vmax, interpolation="nearest"
         )
+        tile_maps = None if maps is None else maps.of(mistake.index)
+        if tile_maps is not None:
+            overlay = map_overlay(*tile_maps)
+            if overlay is not None:
+                axes.imshow(overlay, interpolation="nearest")
+                mapped += 1
         axes.set_xticks([])
         axes.set_yticks([])
         for spine in axes.spines.values():
             spine.set_edgecolor("#bbbbbb")
         axes.set_title(
-            f"true: {_class_name(mistake.true_label)}\n"
+            f"true: {_class_name(mistake.true_label)}{_true_share(evaluation, mistake)}\n"
             f"pred: {_class_name(mistake.predicted_label)} ({_confidence(mistake.confidence)})",
             fontsize=10,
             linespacing=1.3,
         )
-        axes.set_xlabel(f"test #{mistake.index}", fontsize=8, color="#666666", labelpad=2)
+        axes.set_xlabel(
+            _tile_number(evaluation, mistake.index), fontsize=8, color="#666666", labelpad=2
+        )
 
     if title is None:
         title = (
@@ -220,7 +251,55 @@ def plot_misclassified(
             f" ({len(mistakes) / total:.1%} of {total:,} test images)"
         )
     figure.suptitle(title, fontsize=13, fontweight="bold")
+    if mapped:
+        figure.supxlabel(MAP_LEGEND, fontsize=9, color="#444444")
     return _save(figure, path)
+
+
+STANDARD_TEST_SIZE = 10_000
+
+
+def _tile_number(evaluation: Evaluation, index: int) -> str:
+    """``test #8841``, the image's index in the standard test set (as the app and ``fmnist-tui
+    explain`` number it), else ``subset #884`` for a ``--limit-test`` run saved without it."""
+    if evaluation.test_indices is not None:
+        return f"test #{int(evaluation.test_indices[index])}"
+    if evaluation.labels.size == STANDARD_TEST_SIZE:
+        return f"test #{index}"
+    return f"subset #{index}"
+
+
+def _true_share(evaluation: Evaluation, mistake: Mistake) -> str:
+    """`` (0.3%)``: the probability the model gave the true class, where the run kept every
+    class's; under 1% to two significant digits, so that "all but ruled out" reads as such."""
+    if evaluation.probabilities is None:
+        return ""
+    value = float(evaluation.probabilities[mistake.index, mistake.true_label])
+    if value >= 0.01:
+        return f" ({value:.0%})"
+    return f" ({value * 100:.2g}%)" if value >= 0.0001 else " (<0.01%)"
+
+
+def map_overlay(
+    evidence: npt.NDArray[Any], against_true: npt.NDArray[Any]
+) -> npt.NDArray[np.float32] | None:
+    """An RGBA image ``(28, 28, 4)`` to lay over a grid tile: red where hiding the pixels
+    lowered the predicted class's log-odds, blue where it raised the true class's, the more
+    opaque the more it changed (both on one scale: the tile's largest change, at least
+    :data:`core.explanation.MAP_FLOOR`); ``None`` when nothing changed either way."""
+    from core.explanation import MAP_FLOOR
+
+    for_prediction = np.clip(np.asarray(evidence, dtype=np.float32), 0.0, None)
+    for_true = np.clip(np.asarray(against_true, dtype=np.float32), 0.0, None)
+    largest = float(max(for_prediction.max(initial=0.0), for_true.max(initial=0.0)))
+    if largest <= 0.0:
+        return None
+    strength = np.maximum(for_prediction, for_true) / max(largest, MAP_FLOOR)
+    red = for_prediction >= for_true
+    rgba = np.zeros((*strength.shape, 4), dtype=np.float32)
+    rgba[..., :3] = np.where(red[..., np.newaxis], EVIDENCE_RGB, AGAINST_RGB)
+    rgba[..., 3] = MAP_OPACITY * strength
+    return rgba
 
 
 def plot_confusion(evaluation: Evaluation, path: Path, *, title: str | None = None) -> Path:
@@ -303,11 +382,13 @@ def export_all(
     test_images: npt.NDArray[Any] | None,
     *,
     early_stopping: Mapping[str, int] | None = None,
+    maps: MistakeMaps | None = None,
 ) -> list[Path]:
     """Write the run's PNGs into ``out_dir``, creating it.
 
     The history plot is always written; the confusion matrix needs ``evaluation`` and the
-    misclassified grid needs both ``evaluation`` and ``test_images``.
+    misclassified grid needs both ``evaluation`` and ``test_images`` (and draws ``maps``
+    over its tiles when given).
 
     Returns:
         The paths written, in that order.
@@ -319,7 +400,9 @@ def export_all(
     written = [plot_history(history, out_dir / ACCURACY_LOSS_PNG, early_stopping=early_stopping)]
     if evaluation is not None:
         if test_images is not None:
-            written.append(plot_misclassified(test_images, evaluation, out_dir / MISCLASSIFIED_PNG))
+            written.append(
+                plot_misclassified(test_images, evaluation, out_dir / MISCLASSIFIED_PNG, maps=maps)
+            )
         written.append(plot_confusion(evaluation, out_dir / CONFUSION_PNG))
     return written
 
@@ -336,15 +419,19 @@ def export_run(run_dir: Path, out_dir: Path | None = None) -> list[Path]:
         RunError: the run folder cannot be read.
         ExportError: the folder or a file could not be written.
     """
-    from core.runs import load_run
+    from core.runs.catalogue import load_run
+    from core.runs.layout import EVALUATION_NPZ
+    from core.runs.reading import read_mistake_maps
 
     run = load_run(run_dir)
+    maps = read_mistake_maps(run_dir / EVALUATION_NPZ) if run.evaluation is not None else None
     return export_all(
         out_dir or run_dir,
         run.history,
         run.evaluation,
         run.test_images,
         early_stopping=run.early_stopping,
+        maps=maps,
     )
 
 
@@ -453,14 +540,10 @@ def _save(figure: Figure, path: Path) -> Path:
 
 
 def _make_dir(directory: Path) -> None:
-    try:
+    with reraise_os_errors(ExportError, f"cannot create folder {directory}"):
         directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ExportError(f"cannot create folder {directory}: {os_reason(exc)}") from exc
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    try:
+    with reraise_os_errors(ExportError, f"cannot write {path}"):
         write_bytes(path, data)
-    except OSError as exc:
-        raise ExportError(f"cannot write {path}: {os_reason(exc)}") from exc

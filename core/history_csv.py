@@ -14,9 +14,9 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
+from core.errors import RunError, reraise_os_errors
 from core.events import EpochMetrics
-from core.files import os_reason, write_text
-from core.runs import RunError
+from core.files import write_text
 
 HISTORY_CSV = "history.csv"
 BASE_COLUMNS = ("loss", "accuracy", "val_loss", "val_accuracy", "seconds")
@@ -50,14 +50,13 @@ def format_history_csv(history: Sequence[EpochMetrics]) -> str:
     return buffer.getvalue()
 
 
-def write_history_csv(run_dir: Path, history: Sequence[EpochMetrics]) -> Path:
-    """Write ``run_dir/history.csv`` atomically for ``history``.
+def write_history_csv(folder: Path, history: Sequence[EpochMetrics]) -> Path:
+    """Write ``folder/history.csv`` atomically for ``history`` (a run folder, or where an
+    export goes).
 
     Raises:
         RunError: the file could not be written (one line for the user).
     """
-    path = run_dir / HISTORY_CSV
-    try:
+    path = folder / HISTORY_CSV
+    with reraise_os_errors(RunError, f"cannot write {path}"):
         return write_text(path, format_history_csv(history))
-    except OSError as error:
-        raise RunError(f"cannot write {path}: {os_reason(error)}") from error

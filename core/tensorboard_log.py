@@ -19,10 +19,14 @@ Each folder holds one event file. A resumed run rewrites it first (atomically, u
 name) without what came after its checkpoint, then appends: a run killed in epoch 4 and resumed
 from epoch 2 shows each step once, whichever reader opens it.
 
+``fmnist-tui export --tensorboard`` writes the files of a run saved before they existed, or
+a copy elsewhere (``--out``): it adds what the run's saved files know and its event files lack,
+and never drops what they hold (the per-batch curves recorded while it trained).
+
 TensorFlow is never imported: the records are framed by TensorBoard's own ``RecordWriter``
-and read back by its pure-Python record reader, and the summaries are TensorBoard's protocol
-buffers with its plugins' metadata (``tensorboard.compat.tf`` would import TensorFlow when it
-is installed, so nothing here touches it).
+and checked with its CRC when read back, and the summaries are TensorBoard's protocol buffers
+with its plugins' metadata (``tensorboard.compat.tf`` would import TensorFlow when it is
+installed, so nothing here touches it).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import struct
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -39,8 +44,7 @@ from typing import IO, Any
 
 import numpy as np
 from tensorboard.compat.proto import event_pb2, summary_pb2
-from tensorboard.compat.tensorflow_stub import errors as tb_errors
-from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import PyRecordReader_New
+from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
 from tensorboard.plugins.hparams import summary_v2 as hparams_summary
 from tensorboard.plugins.image import metadata as image_metadata
 from tensorboard.plugins.scalar import metadata as scalar_metadata
@@ -49,6 +53,7 @@ from tensorboard.summary.writer.record_writer import RecordWriter
 from tensorboard.util import tensor_util
 
 from core.config import TrainConfig
+from core.errors import TensorBoardError, reraise_os_errors
 from core.evaluation import Evaluation
 from core.events import (
     BatchProgress,
@@ -61,8 +66,9 @@ from core.events import (
     TrainingStarted,
     TrainingStopped,
 )
-from core.files import atomic_path, fsync_dir, os_reason
-from core.runs import RunError, load_run, parse_started
+from core.files import atomic_path, first_line, fsync_dir
+from core.runs.catalogue import load_run, parse_started
+from core.runs.lock import is_in_use
 
 TENSORBOARD_DIR = "tensorboard"
 TRAIN_RUN = "train"
@@ -77,6 +83,7 @@ TEST_ACCURACY_TAG = "test/accuracy"
 TEST_LOSS_TAG = "test/loss"
 CONFUSION_TAG = "evaluation/confusion_matrix"
 MISCLASSIFIED_TAG = "evaluation/misclassified"
+EVALUATION_TAGS = (TEST_ACCURACY_TAG, TEST_LOSS_TAG, CONFUSION_TAG, MISCLASSIFIED_TAG)
 EPOCH_PREFIX = "epoch_"
 BATCH_PREFIX = "batch_"
 
@@ -91,13 +98,6 @@ Event = Any
 """An ``event_pb2.Event`` (protobuf classes carry no static types)."""
 Keep = Callable[[str, int], bool]
 """Whether an event already on disk with this tag and step stays when a file is rewritten."""
-
-
-class TensorBoardError(RunError):
-    """Event files cannot be written; ``str(error)`` is one line for the user.
-
-    Training need not stop for it: the run's own files are written apart from these.
-    """
 
 
 def tensorboard_dir(run_dir: Path) -> Path:
@@ -167,10 +167,19 @@ def summary_markdown(table: str) -> str:
 def run_hparams(config: TrainConfig, planned_epochs: int) -> dict[str, bool | int | float | str]:
     """Hyperparameters for the HParams view: numbers stay numbers so runs sort and filter;
     "no early stopping" and "all samples" read 0."""
+    training = config.training
     return {
         "model": config.model,
         "epochs": planned_epochs,
         "batch_size": config.batch_size,
+        "optimizer": training.optimizer,
+        "learning_rate": training.learning_rate,
+        "weight_decay": training.weight_decay,
+        "momentum": training.momentum,
+        "label_smoothing": training.label_smoothing,
+        "schedule": training.schedule,
+        "warmup_epochs": training.warmup_epochs,
+        "augment": config.flips,
         "val_split": config.val_split,
         "seed": config.seed,
         "patience": config.patience or 0,
@@ -235,21 +244,51 @@ def event_files(folder: Path) -> list[Path]:
 
 
 def read_events(path: Path) -> list[Event]:
-    """Every whole record in an event file; a record cut short by a kill ends the list."""
-    events = []
-    reader = PyRecordReader_New(os.fsencode(path))
-    try:
-        while True:
-            try:
-                reader.GetNext()
-            except tb_errors.OutOfRangeError:
-                break
-            except tb_errors.DataLossError:
-                break  # the tail a killed process left half-written
-            events.append(event_pb2.Event.FromString(reader.record()))
-    finally:
-        reader.file_handle.close()
-    return events
+    """Every whole record in an event file; a record cut short by a kill, or damaged, ends the
+    list (as it ends what TensorBoard reads).
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    return scan_events(path)[0]
+
+
+_HEADER = struct.Struct("<QI")  # a record's length, and the masked CRC of that length
+_FOOTER = struct.Struct("<I")  # the masked CRC of the record
+
+
+def scan_events(path: Path) -> tuple[list[Event], str | None]:
+    """The events of the whole records in ``path``, and what is wrong after them.
+
+    The problem is ``None`` when the file ends cleanly or with a record cut short (a process
+    killed while writing it, which :class:`EventLog` readers expect); otherwise it says where a
+    record fails its checksum or does not decode, and nothing past it can be read.
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    data = path.read_bytes()
+    events: list[Event] = []
+    offset = 0
+    while offset < len(data):
+        if len(data) - offset < _HEADER.size:
+            return events, None
+        length, length_crc = _HEADER.unpack_from(data, offset)
+        if masked_crc32c(data[offset : offset + 8]) != length_crc:
+            return events, f"a damaged record at byte {offset}"
+        start = offset + _HEADER.size
+        end = start + length
+        if end + _FOOTER.size > len(data):
+            return events, None
+        record = data[start:end]
+        if masked_crc32c(record) != _FOOTER.unpack_from(data, end)[0]:
+            return events, f"a damaged record at byte {offset}"
+        try:
+            events.append(event_pb2.Event.FromString(record))
+        except Exception as error:  # noqa: BLE001 (protobuf's DecodeError, or worse)
+            return events, f"a record at byte {offset} does not decode ({first_line(error)})"
+        offset = end + _FOOTER.size
+    return events, None
 
 
 def _tag_and_step(event: Event) -> tuple[str, int] | None:
@@ -294,12 +333,18 @@ def rewrite_event_file(folder: Path, keep: Keep, added: Sequence[Event] = ()) ->
     """
     folder.mkdir(parents=True, exist_ok=True)
     existing = event_files(folder)
-    now = time.time()
-    new_name = f"{EVENT_FILE_PREFIX}{int(now):010d}{EVENT_FILE_SUFFIX}"
-    path = existing[0] if existing else folder / new_name
     kept = _kept(existing, keep)
     added_keys = {_tag_and_step(e) for e in added}
     events = [e for e in kept if _tag_and_step(e) not in added_keys] + list(added)
+    return _replace_event_files(folder, existing, events)
+
+
+def _replace_event_files(folder: Path, existing: Sequence[Path], events: list[Event]) -> Path:
+    """Write ``events`` as ``folder``'s one event file: atomically under the name of the first
+    of ``existing`` (a new name when there is none), the others then removed."""
+    now = time.time()
+    new_name = f"{EVENT_FILE_PREFIX}{int(now):010d}{EVENT_FILE_SUFFIX}"
+    path = existing[0] if existing else folder / new_name
     # Grouped by tag, steps ascending: the order every reader expects of one series.
     events.sort(key=lambda e: _tag_and_step(e) or ("", 0))
     with atomic_path(path) as tmp:
@@ -309,6 +354,43 @@ def rewrite_event_file(folder: Path, keep: Keep, added: Sequence[Event] = ()) ->
     if existing[1:]:
         fsync_dir(folder)
     return path
+
+
+def merge_event_file(source: Path, target: Path, added: Sequence[Event]) -> Path | None:
+    """Make ``target``'s event file hold every event of ``source``'s and its own, and each of
+    ``added`` whose tag and step none of them has. Nothing already written is dropped.
+
+    ``source`` is only read (``target`` may be ``source`` itself). When ``target`` is
+    ``source`` and nothing is missing there, nothing is written.
+
+    Returns:
+        The event file written, ``None`` when nothing had to be.
+
+    Raises:
+        TensorBoardError: a file to be replaced is damaged: rewriting it would lose what lies
+            past the damage.
+        OSError: a folder or a file could not be read or written.
+    """
+    existing = event_files(target)
+    # The target's own events first, so that the run's (source's) win where both have one.
+    paths = existing if source == target else [*existing, *event_files(source)]
+    events: dict[tuple[str, int], Event] = {}
+    for path in paths:
+        found, problem = scan_events(path)
+        if problem is not None and path in existing:
+            raise TensorBoardError(
+                f"{path}: damaged ({problem}); export with --out DIR to copy what can be read"
+            )
+        for event in found:
+            key = _tag_and_step(event)
+            if key is not None:
+                events.pop(key, None)
+                events[key] = event
+    missing = [e for e in added if _tag_and_step(e) not in events]
+    if source == target and not missing and len(existing) == 1:
+        return None
+    target.mkdir(parents=True, exist_ok=True)
+    return _replace_event_files(target, existing, [*events.values(), *missing])
 
 
 class EventLog:
@@ -389,24 +471,24 @@ class TensorBoardRecorder:
         elif event.run_id != self._run_id or not self._logs:
             return
         try:
-            self._record(event)
-        except OSError as error:
-            self.problem = f"cannot write TensorBoard events in {self.folder}: {_reason(error)}"
+            with _writing_events(self.folder):
+                self._record(event)
+        except TensorBoardError as error:
+            self.problem = str(error)
             self._close_quietly()
-            raise TensorBoardError(self.problem) from error
+            raise
 
     on_event = __call__
 
     def close(self) -> None:
         """Close the event files; safe to call twice and after a failure."""
         try:
-            for log in self._logs.values():
-                log.close()
-        except OSError as error:
-            self.problem = self.problem or (
-                f"cannot write TensorBoard events in {self.folder}: {_reason(error)}"
-            )
-            raise TensorBoardError(self.problem) from error
+            with _writing_events(self.folder):
+                for log in self._logs.values():
+                    log.close()
+        except TensorBoardError as error:
+            self.problem = self.problem or str(error)
+            raise
         finally:
             self._logs.clear()
 
@@ -487,24 +569,35 @@ class TensorBoardRecorder:
         self._logs.clear()
 
 
-# --- Runs saved before this existed --------------------------------------------------------
+# --- Exporting a saved run -----------------------------------------------------------------
 
 
-def export_tensorboard(run_dir: Path) -> Path:
-    """Write the event files of a saved run from its files, without TensorFlow.
+def export_tensorboard(run_dir: Path, out_dir: Path | None = None) -> Path:
+    """Write a saved run's event files from its files, without TensorFlow.
 
-    Uses ``config.json``, ``history.json`` and, when the run was evaluated,
-    ``evaluation.npz``. Only epochs are known then, not batches. Any event files already
-    there are replaced, so exporting twice gives the same steps once.
+    The files go to ``out_dir/tensorboard`` (the run's own ``tensorboard`` folder without
+    ``out_dir``; with it, the run folder is only read). They hold everything the run's event
+    files hold, the per-batch curves recorded while it trained among them, and what those lack
+    that ``config.json``, ``history.json`` and ``evaluation.npz`` know: the epochs of a run
+    saved before event files were written, its config and its test results. Exporting twice
+    gives the same steps once.
 
     Returns:
-        The ``tensorboard`` folder (give its parent's parent to ``tensorboard --logdir``).
+        The ``tensorboard`` folder written (give its parent's parent to ``tensorboard
+        --logdir``).
 
     Raises:
-        RunError: the run cannot be read (:class:`TensorBoardError`: or written).
+        RunError: the run cannot be read (:class:`TensorBoardError`: or written, or it is
+            being trained and no ``out_dir`` is given).
     """
     run = load_run(run_dir)
-    folder = tensorboard_dir(run_dir)
+    source = tensorboard_dir(run_dir)
+    target = source if out_dir is None else tensorboard_dir(out_dir)
+    if target == source and is_in_use(run_dir):
+        # Its recorder appends to these files: replacing one would cut it off from its file.
+        raise TensorBoardError(
+            f"{run_dir.name} is being trained by another process; export with --out DIR"
+        )
     now = time.time()
     start = _started(run_dir, now)
     train: list[Event] = []
@@ -523,17 +616,36 @@ def export_tensorboard(run_dir: Path) -> Path:
     ]
     last_epoch = len(run.history)
     end = max([start, *(e.wall_time for e in train)])
-    try:
-        if run.evaluation is not None and run.metrics is not None and run.test_images is not None:
-            run_level += evaluation_events(run.evaluation, run.test_images, last_epoch, end)
-        rewrite_event_file(folder / TRAIN_RUN, _keep_nothing, train)
-        rewrite_event_file(folder / VALIDATION_RUN, _keep_nothing, validation)
-        rewrite_event_file(folder, _keep_nothing, run_level)
-    except OSError as error:
-        raise TensorBoardError(
-            f"cannot write TensorBoard events in {folder}: {_reason(error)}"
-        ) from error
-    return folder
+    with _writing_events(target):
+        evaluation, images = run.evaluation, run.test_images
+        if (
+            evaluation is not None
+            and images is not None
+            and run.metrics is not None
+            # Drawn only when missing: the images take most of an export's time.
+            and not _has_test_results([source, target], last_epoch)
+        ):
+            run_level += evaluation_events(evaluation, images, last_epoch, end)
+        merge_event_file(source / TRAIN_RUN, target / TRAIN_RUN, train)
+        merge_event_file(source / VALIDATION_RUN, target / VALIDATION_RUN, validation)
+        merge_event_file(source, target, run_level)
+    return target
+
+
+def _has_test_results(folders: Iterable[Path], step: int) -> bool:
+    """Whether the run-level event files in ``folders`` hold every test result for ``step``."""
+    wanted = {(tag, step) for tag in EVALUATION_TAGS}
+    for folder in folders:
+        for path in event_files(folder):
+            wanted -= {_tag_and_step(e) for e in scan_events(path)[0]}
+    return not wanted
+
+
+def _writing_events(folder: Path) -> contextlib.AbstractContextManager[None]:
+    """OS errors in the block become :class:`TensorBoardError` naming ``folder`` and the file."""
+    return reraise_os_errors(
+        TensorBoardError, f"cannot write TensorBoard events in {folder}", name_file=True
+    )
 
 
 def epoch_wall_times(
@@ -553,11 +665,3 @@ def epoch_wall_times(
 def _started(run_dir: Path, fallback: float) -> float:
     started = parse_started(run_dir.name)
     return fallback if started is None else started.timestamp()
-
-
-def _reason(error: OSError) -> str:
-    # Our own errors already name the file; an OS error names only its reason.
-    if isinstance(error, RunError):
-        return str(error)
-    reason = os_reason(error)
-    return f"{reason} ({error.filename})" if error.filename else reason
