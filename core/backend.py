@@ -28,7 +28,10 @@ _FRAMEWORK_MODULE = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 _INSTALL_HINT = {
     "tensorflow": "uv sync (or pip install tensorflow)",
     "jax": "uv sync --extra jax (or pip install jax)",
-    "torch": "uv sync --extra torch (or pip install torch)",
+    # PyPI's Linux wheel of torch is the CUDA build (several GB): the CPU wheel comes first,
+    # as in the README's install table.
+    "torch": "uv pip install torch --index-url https://download.pytorch.org/whl/cpu (the CPU "
+    "wheel; with an NVIDIA GPU: uv sync --extra torch)",
 }
 
 
@@ -190,6 +193,43 @@ def peak_memory_line() -> str:
     if gpu is not None:
         line += f", GPU {gpu:,.0f} MiB"
     return line
+
+
+def batches_per_call_limit(backend: Backend) -> int | None:
+    """The most batches one call into the backend can run, where the backend caps it."""
+    return 1 if backend == "torch" else None  # Keras' PyTorch trainer runs one per call
+
+
+def device_loop_wanted() -> bool:
+    """Whether JAX runs each call's batches in one ``lax.scan``: on a GPU, where a batch of
+    32 costs less than dispatching it; not on a CPU, where XLA ran the loop far slower than
+    separate steps (BENCHMARKS.md). ``FMNIST_DEVICE_LOOP=on|off`` overrides, for measuring."""
+    choice = os.environ.get("FMNIST_DEVICE_LOOP", "auto").strip().lower()
+    if choice in ("on", "off"):
+        return choice == "on"
+    import jax
+
+    return bool(jax.default_backend() != "cpu")
+
+
+def prepare_train_function(model: Any) -> None:
+    """Backend-specific set-up of ``model``'s train function before an epoch: on JAX, each
+    call's batches run in one jitted loop (Keras loops over them in Python) when wanted."""
+    if active_backend() != "jax":
+        return
+    steps = model.steps_per_execution
+    if steps > 1 and getattr(model.train_function, "steps", None) != steps and device_loop_wanted():
+        from core.jax_steps import ScanTrainFunction
+
+        model.train_function = ScanTrainFunction(model, steps)
+
+
+def sync_trained_state(model: Any) -> None:
+    """Put what ``fit`` has trained so far back into ``model``'s variables before leaving it
+    early: JAX keeps the trained state apart from the model during ``fit``."""
+    sync = getattr(model, "jax_state_sync", None)
+    if sync is not None:
+        sync()
 
 
 _OOM_TYPES = {"ResourceExhaustedError", "OutOfMemoryError", "MemoryError"}

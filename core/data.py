@@ -25,6 +25,7 @@ import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -35,6 +36,7 @@ from core.files import one_line, os_reason, write_bytes
 
 UInt8Array = npt.NDArray[np.uint8]
 IndexArray = npt.NDArray[np.intp]
+ArrayT = TypeVar("ArrayT", bound=npt.NDArray[Any])
 
 IMAGE_MAGIC = 0x00000803
 """IDX magic of an unsigned-byte, 3-dimensional array: the image files."""
@@ -102,6 +104,9 @@ class Dataset:
     x_test: UInt8Array
     y_test: UInt8Array
     source: str
+    test_indices: IndexArray
+    """Where each test image is in the standard test set (the files' order): ``arange`` for
+    the whole set, the sorted picks of ``balanced_subset`` under ``--limit-test``."""
 
     @property
     def train_samples(self) -> int:
@@ -440,7 +445,7 @@ def load_raw(data_dir: str | os.PathLike[str] | None = None) -> RawData:
 # --- Split and subsets ---------------------------------------------------------------------
 
 
-def _read_only(array: UInt8Array) -> UInt8Array:
+def _read_only(array: ArrayT) -> ArrayT:
     if array.flags.writeable:
         array.flags.writeable = False
     return array
@@ -485,13 +490,14 @@ def balanced_subset(labels: UInt8Array, limit: int, seed: int = 0) -> IndexArray
 
 def _limited(
     images: UInt8Array, labels: UInt8Array, limit: int | None, seed: int, name: str
-) -> tuple[UInt8Array, UInt8Array]:
+) -> tuple[UInt8Array, UInt8Array, IndexArray]:
+    """The images and labels ``limit`` keeps, and where each one is in the full arrays."""
     if limit is not None and limit < 1:
         raise DataError(f"--{name.replace('_', '-')} must be at least 1, got {limit}")
     if limit is None or limit >= len(labels):
-        return images, labels
-    indices = balanced_subset(labels, limit, seed)
-    return _read_only(images[indices]), _read_only(labels[indices])
+        return images, labels, _read_only(np.arange(len(labels), dtype=np.intp))
+    indices = _read_only(balanced_subset(labels, limit, seed))
+    return _read_only(images[indices]), _read_only(labels[indices]), indices
 
 
 def prepare(
@@ -514,8 +520,8 @@ def prepare(
     """
     if not 0.0 <= val_split < 1.0:
         raise DataError(f"validation split must be between 0 and 1, got {val_split}")
-    x_train, y_train = _limited(raw.x_train, raw.y_train, limit_train, seed, "limit_train")
-    x_test, y_test = _limited(raw.x_test, raw.y_test, limit_test, seed, "limit_test")
+    x_train, y_train, _ = _limited(raw.x_train, raw.y_train, limit_train, seed, "limit_train")
+    x_test, y_test, test_indices = _limited(raw.x_test, raw.y_test, limit_test, seed, "limit_test")
     total = len(y_train)
     val_count = int(total * val_split)
     if val_split > 0 and val_count == 0:
@@ -535,6 +541,7 @@ def prepare(
         x_test=_read_only(x_test),
         y_test=_read_only(y_test),
         source=raw.source,
+        test_indices=test_indices,
     )
 
 

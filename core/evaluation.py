@@ -21,6 +21,19 @@ CLASS_NAMES = (
     "Bag",
     "Ankle boot",
 )
+SHORT_CLASS_NAMES = (
+    "T-shirt",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Boot",
+)
+"""The class names in at most 8 characters: confusion-matrix rows, narrow panels."""
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -58,6 +71,24 @@ class Evaluation:
     per_class_accuracy: FloatArray
     single_view_accuracy: float | None = None
     """With test-time flip averaging, the accuracy of the images as they are alone."""
+    test_indices: IntArray | None = None
+    """Where each sample is in the standard test set (``Dataset.test_indices``); ``None``:
+    the samples are the standard test set, in its order."""
+    probabilities: npt.NDArray[np.float32] | None = None
+    """Every class's probability for each sample ``(N, classes)``; ``None`` for runs saved
+    before they were kept."""
+
+    def __post_init__(self) -> None:
+        if self.test_indices is not None and self.test_indices.shape != self.labels.shape:
+            raise ValueError(
+                f"test_indices {self.test_indices.shape} do not match labels {self.labels.shape}"
+            )
+        if self.probabilities is not None and (
+            self.probabilities.ndim != 2 or self.probabilities.shape[0] != self.labels.size
+        ):
+            raise ValueError(
+                f"probabilities {self.probabilities.shape} do not match labels {self.labels.shape}"
+            )
 
     @property
     def misclassified_indices(self) -> IntArray:
@@ -105,8 +136,14 @@ def confusion_matrix(
     return flat.reshape(num_classes, num_classes)
 
 
-def evaluate_probabilities(probabilities: npt.ArrayLike, labels: npt.ArrayLike) -> Evaluation:
-    """Evaluate softmax outputs ``(N, classes)`` against integer ``labels`` ``(N,)``."""
+def evaluate_probabilities(
+    probabilities: npt.ArrayLike,
+    labels: npt.ArrayLike,
+    *,
+    test_indices: npt.ArrayLike | None = None,
+) -> Evaluation:
+    """Evaluate softmax outputs ``(N, classes)`` against integer ``labels`` ``(N,)``; see
+    :attr:`Evaluation.test_indices` for ``test_indices``."""
     probs = np.asarray(probabilities, dtype=np.float64)
     true = np.asarray(labels, dtype=np.int64)
     if probs.ndim != 2 or probs.shape[0] != true.shape[0]:
@@ -119,7 +156,15 @@ def evaluate_probabilities(probabilities: npt.ArrayLike, labels: npt.ArrayLike) 
     eps = 1e-7
     true_probs = np.clip(probs[np.arange(true.size), true], eps, 1.0)
     loss = float(-np.log(true_probs).mean())
-    return evaluation_from_predictions(true, predictions, confidences, loss, num_classes)
+    return evaluation_from_predictions(
+        true,
+        predictions,
+        confidences,
+        loss,
+        num_classes,
+        test_indices=test_indices,
+        probabilities=probs,
+    )
 
 
 def evaluation_from_predictions(
@@ -128,6 +173,9 @@ def evaluation_from_predictions(
     confidences: npt.ArrayLike,
     test_loss: float,
     num_classes: int = NUM_CLASSES,
+    *,
+    test_indices: npt.ArrayLike | None = None,
+    probabilities: npt.ArrayLike | None = None,
 ) -> Evaluation:
     """An :class:`Evaluation` from per-sample predictions (as saved in ``evaluation.npz``):
     accuracy, the confusion matrix and per-class accuracy computed in one place."""
@@ -146,4 +194,8 @@ def evaluation_from_predictions(
         confidences=np.asarray(confidences, dtype=np.float64),
         confusion=confusion,
         per_class_accuracy=per_class,
+        test_indices=None if test_indices is None else np.asarray(test_indices, dtype=np.int64),
+        probabilities=(
+            None if probabilities is None else np.asarray(probabilities, dtype=np.float32)
+        ),
     )

@@ -1,9 +1,9 @@
-"""Named model presets, each building a fresh, uncompiled Keras model, and their summaries.
+"""Building and compiling models: the layers every model shares, and their summaries.
 
 Every model takes raw images, ``(28, 28)`` uint8 as the data files hold them: scaling to 0-1
 and the channel axis are its first layers, so a saved ``model.keras`` classifies images in
 plain Keras without knowing our normalisation. Those layers have no weights; the parameter
-counts are the seed notebook's.
+counts are the seed notebook's. The models themselves are the presets' (:mod:`core.presets`).
 
 Importing this module imports Keras (and so the backend's framework): front ends import it
 lazily, in the worker that trains, never before their first frame.
@@ -11,102 +11,38 @@ lazily, in the worker that trains, never before their first frame.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import keras
 from keras import layers
 
-from core.config import MODEL_PRESETS
-from core.evaluation import NUM_CLASSES
+from core.hyperparameters import Hyperparameters
+from core.model_files import ModelSource, build_body
+from core.presets import get_preset
 from core.summary import LayerRow, ModelSummary
 
 IMAGE_SHAPE = (28, 28)
 """What every model takes: raw uint8 images."""
 INPUT_SHAPE = (28, 28, 1)
-"""What the convolutions see, after the preprocessing layers (and what models saved before
-preprocessing moved into the model took, as floats in 0-1)."""
+"""What a preset's own layers see, after the shared preprocessing (and what models saved
+before preprocessing moved into the model took, as floats in 0-1)."""
 PLAIN_LOSS = "crossentropy"
-"""Metric name of the unsmoothed cross-entropy, tracked when a preset smooths its labels."""
+"""Metric name of the unsmoothed cross-entropy, tracked when a run smooths its labels."""
 
 
-@dataclass(frozen=True, slots=True)
-class Preset:
-    """How to build and train one named model."""
-
-    name: str
-    description: str
-    build: Callable[[], keras.Model]
-    learning_rate: float = 1e-3
-    weight_decay: float | None = None
-    """Decoupled weight decay (AdamW) when set, plain Adam otherwise."""
-    cosine_decay: bool = False
-    warmup_epochs: float = 0.0
-    label_smoothing: float = 0.0
-    ema_momentum: float | None = None
-    """Evaluate with an exponential moving average of the weights when set."""
+def _image_input() -> keras.KerasTensor:
+    return keras.Input(shape=IMAGE_SHAPE, dtype="uint8", name="image")
 
 
-PREPROCESSING_LAYERS = 2
-"""Layers before the preset's own: scaling and the channel axis (``model.layers[2:]``)."""
-
-
-def _preprocessing() -> list[keras.KerasTensor | layers.Layer]:
-    return [
-        keras.Input(shape=IMAGE_SHAPE, dtype="uint8", name="image"),
-        layers.Rescaling(1 / 255, name="scale"),
-        layers.Reshape(INPUT_SHAPE, name="channel"),
-    ]
-
-
-def _seed() -> keras.Model:
-    return keras.Sequential(
-        [
-            *_preprocessing(),
-            layers.Conv2D(28, 3, activation="relu", name="conv1"),
-            layers.MaxPooling2D(2, name="pool1"),
-            layers.Conv2D(56, 3, activation="relu", name="conv2"),
-            layers.Flatten(name="flatten"),
-            layers.Dense(56, activation="relu", name="dense"),
-            layers.Dense(NUM_CLASSES, activation="softmax", name="output"),
-        ],
-        name="seed",
-    )
-
-
-def _seed_deep() -> keras.Model:
-    # The seed notebook's follow-up experiment: two more convolutions and one more pooling.
-    return keras.Sequential(
-        [
-            *_preprocessing(),
-            layers.Conv2D(28, 3, activation="relu", name="conv1"),
-            layers.Conv2D(28, 3, activation="relu", name="conv2"),
-            layers.MaxPooling2D(2, name="pool1"),
-            layers.Conv2D(56, 3, activation="relu", name="conv3"),
-            layers.Conv2D(56, 3, activation="relu", name="conv4"),
-            layers.MaxPooling2D(2, name="pool2"),
-            layers.Flatten(name="flatten"),
-            layers.Dense(56, activation="relu", name="dense"),
-            layers.Dense(NUM_CLASSES, activation="softmax", name="output"),
-        ],
-        name="seed_deep",
-    )
-
-
-def _conv_bn(filters: int, name: str) -> list[layers.Layer]:
-    return [
-        layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv"),
-        layers.BatchNormalization(name=f"{name}_bn"),
-        layers.Activation("relu", name=f"{name}_relu"),
-    ]
+def _preprocessing() -> list[layers.Layer]:
+    return [layers.Rescaling(1 / 255, name="scale"), layers.Reshape(INPUT_SHAPE, name="channel")]
 
 
 def augmentation_layers(*, shift: bool = True) -> list[layers.Layer]:
     """Random horizontal flips and, with ``shift``, shifts of up to 2 pixels each way.
 
     Active only while training (Keras random layers pass images through at inference). Never a
-    vertical flip: Fashion-MNIST items are upright. Usable in front of any preset's layers.
+    vertical flip: Fashion-MNIST items are upright. Usable in front of any model's layers.
     """
     stack: list[layers.Layer] = [layers.RandomFlip("horizontal", name="random_flip")]
     if shift:
@@ -118,92 +54,83 @@ def augmentation_layers(*, shift: bool = True) -> list[layers.Layer]:
     return stack
 
 
-def _improved() -> keras.Model:
-    # A third of the old preset's cost (bench/reference_improved.py): one cheap 32-channel
-    # conv at full resolution, then pooling early, so most convolutions run at 14x14 and 7x7.
-    # Batch norm, a global-pooling head, label smoothing and weight decay as before; random
-    # horizontal flips replace dropout against overfitting (BENCHMARKS.md has the search).
-    stack: list[keras.KerasTensor | layers.Layer] = _preprocessing()
-    stack += augmentation_layers(shift=False)
-    stack += _conv_bn(32, "block1")
-    stack.append(layers.MaxPooling2D(2, name="pool1"))
-    stack += [*_conv_bn(64, "block2a"), *_conv_bn(64, "block2b")]
-    stack.append(layers.MaxPooling2D(2, name="pool2"))
-    stack += [*_conv_bn(128, "block3a"), *_conv_bn(128, "block3b")]
-    stack += [
-        layers.GlobalAveragePooling2D(name="gap"),
-        layers.Dense(NUM_CLASSES, activation="softmax", name="output"),
-    ]
-    return keras.Sequential(stack, name="improved")
+def assemble(body: keras.Model, *, flips: bool = False) -> keras.Model:
+    """``body`` (taking ``(28, 28, 1)`` floats in 0-1) behind the layers every model shares:
+    raw uint8 images in, scaled inside, and random flips while training when ``flips``.
 
-
-PRESETS: dict[str, Preset] = {
-    "seed": Preset("seed", "The reference CNN from the seed notebook (394,530 params).", _seed),
-    "seed-deep": Preset(
-        "seed-deep", "The seed with two more conv layers and one more max-pool.", _seed_deep
-    ),
-    "improved": Preset(
-        "improved",
-        "Batch norm, early pooling, random flips, label smoothing, a global-pooling head; "
-        "batch size 128.",
-        _improved,
-        learning_rate=3e-3,
-        weight_decay=1e-4,
-        cosine_decay=True,
-        warmup_epochs=1.0,
-        label_smoothing=0.1,
-    ),
-}
-assert tuple(PRESETS) == MODEL_PRESETS
-
-
-def get_preset(name: str) -> Preset:
-    try:
-        return PRESETS[name]
-    except KeyError:
-        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(PRESETS)}") from None
-
-
-def build_model(name: str, *, augment: bool = False) -> keras.Model:
-    """A fresh, uncompiled model for the preset ``name``.
-
-    With ``augment``, random horizontal flips (:func:`augmentation_layers`, active only while
-    training) go in front of the preset's own layers, unless the preset flips already.
+    A Sequential body's layers are spliced in, so the summary lists them as its own.
     """
-    model = get_preset(name).build()
-    if not augment or any(isinstance(layer, layers.RandomFlip) for layer in model.layers):
-        return model
-    own = model.layers[PREPROCESSING_LAYERS:]
-    stack: list[keras.KerasTensor | layers.Layer] = _preprocessing()
-    stack += augmentation_layers(shift=False)
-    stack += own
-    return keras.Sequential(stack, name=model.name)
+    front = _preprocessing()
+    if flips:
+        front += augmentation_layers(shift=False)
+    if isinstance(body, keras.Sequential):
+        return keras.Sequential([_image_input(), *front, *body.layers], name=body.name)
+    inputs = _image_input()
+    x = inputs
+    for layer in front:
+        x = layer(x)
+    return keras.Model(inputs, body(x), name=body.name)
+
+
+def build_model(
+    name: str, *, augment: bool = False, source: ModelSource | None = None
+) -> keras.Model:
+    """A fresh, uncompiled model: the preset ``name``, or the model file ``source``.
+
+    Random horizontal flips (:func:`augmentation_layers`, active only while training) go in
+    front of its own layers when ``augment`` is set or the preset always flips.
+
+    Raises:
+        ValueError: there is no preset called ``name``.
+        ModelFileError: the model file's code failed or built the wrong kind of model.
+    """
+    if source is not None:
+        return assemble(build_body(source), flips=augment)
+    preset = get_preset(name)
+    return assemble(preset.build(), flips=augment or preset.flips)
 
 
 def learning_rate_schedule(
-    preset: Preset, steps_per_epoch: int, epochs: int
+    training: Hyperparameters, steps_per_epoch: int, epochs: int
 ) -> float | keras.optimizers.schedules.LearningRateSchedule:
-    """The preset's learning rate: constant, or warm-up then cosine decay over the run."""
-    if not preset.cosine_decay:
-        return preset.learning_rate
-    warmup = int(preset.warmup_epochs * steps_per_epoch)
+    """The learning rate: constant, or warm-up then cosine decay over ``epochs``."""
+    if not training.cosine:
+        return training.learning_rate
+    warmup = int(training.warmup_epochs * steps_per_epoch)
     return keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=0.0 if warmup else preset.learning_rate,
-        warmup_target=preset.learning_rate if warmup else None,
+        initial_learning_rate=0.0 if warmup else training.learning_rate,
+        warmup_target=training.learning_rate if warmup else None,
         warmup_steps=warmup,
         decay_steps=max(1, steps_per_epoch * epochs - warmup),
     )
 
 
+def make_optimizer(
+    training: Hyperparameters, steps_per_epoch: int, epochs: int
+) -> keras.optimizers.Optimizer:
+    """A fresh optimizer with its schedule for ``epochs`` epochs of ``steps_per_epoch``."""
+    learning_rate = learning_rate_schedule(training, steps_per_epoch, epochs)
+    if training.optimizer == "sgd":
+        return keras.optimizers.SGD(
+            learning_rate,
+            momentum=training.momentum,
+            nesterov=True,
+            weight_decay=training.weight_decay or None,
+        )
+    if training.optimizer == "adamw":
+        return keras.optimizers.AdamW(learning_rate, weight_decay=training.weight_decay)
+    return keras.optimizers.Adam(learning_rate)
+
+
 def compile_model(
     model: keras.Model,
-    preset: Preset,
+    training: Hyperparameters,
     steps_per_epoch: int,
     epochs: int,
     *,
     optimizer: keras.optimizers.Optimizer | None = None,
 ) -> None:
-    """Compile ``model`` with the preset's optimizer, schedule and loss.
+    """Compile ``model`` with ``training``'s optimizer, schedule and loss.
 
     The compile settings are saved in ``model.keras``: they keep Keras' defaults (one batch
     per call), since PyTorch's Keras refuses to load a file that asks for more. Training
@@ -212,31 +139,21 @@ def compile_model(
     Args:
         optimizer: keep this optimizer (with its moments and schedule) instead of a new one.
     """
-    if optimizer is not None:
-        model.compile(optimizer=optimizer, **_loss_and_metrics(preset))
-        return
-    learning_rate = learning_rate_schedule(preset, steps_per_epoch, epochs)
-    if preset.weight_decay is not None:
-        optimizer = keras.optimizers.AdamW(
-            learning_rate,
-            weight_decay=preset.weight_decay,
-            use_ema=preset.ema_momentum is not None,
-            ema_momentum=preset.ema_momentum or 0.99,
-        )
-    else:
-        optimizer = keras.optimizers.Adam(
-            learning_rate,
-            use_ema=preset.ema_momentum is not None,
-            ema_momentum=preset.ema_momentum or 0.99,
-        )
-    model.compile(optimizer=optimizer, **_loss_and_metrics(preset))
+    if optimizer is None:
+        optimizer = make_optimizer(training, steps_per_epoch, epochs)
+    model.compile(optimizer=optimizer, **_loss_and_metrics(training))
 
 
-def _loss_and_metrics(preset: Preset) -> dict[str, Any]:
+def one_hot_labels(training: Hyperparameters) -> bool:
+    """Whether training takes one-hot labels: Keras smooths labels only on those."""
+    return training.label_smoothing > 0
+
+
+def _loss_and_metrics(training: Hyperparameters) -> dict[str, Any]:
     loss: keras.losses.Loss
     metrics: list[str | keras.metrics.Metric] = ["accuracy"]
-    if preset.label_smoothing:
-        loss = keras.losses.CategoricalCrossentropy(label_smoothing=preset.label_smoothing)
+    if one_hot_labels(training):
+        loss = keras.losses.CategoricalCrossentropy(label_smoothing=training.label_smoothing)
         # The smoothed loss runs higher than the test loss that evaluation reports; track
         # the plain cross-entropy too so every loss a user sees means the same thing.
         metrics.append(keras.metrics.CategoricalCrossentropy(name=PLAIN_LOSS))
@@ -255,7 +172,7 @@ def with_preprocessing(model: keras.Model) -> keras.Model:
     """A model saved before preprocessing moved inside, behind the preprocessing layers:
     the same layers and weight variables (so an optimizer built for them carries on).
     Uncompiled: pass the old model's optimizer to :func:`compile_model`."""
-    return keras.Sequential([*_preprocessing(), *model.layers], name=model.name)
+    return keras.Sequential([_image_input(), *_preprocessing(), *model.layers], name=model.name)
 
 
 def _count(weights: list[keras.Variable]) -> int:
@@ -276,17 +193,29 @@ def _shape_text(layer: layers.Layer) -> str:
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
 
 
+def _rows(model: keras.Model, prefix: str = "") -> list[LayerRow]:
+    rows: list[LayerRow] = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue  # a functional model's inputs: no weights, no work
+        if isinstance(layer, keras.Model):
+            # A model inside the model (a model file's functional body): its own layers.
+            rows += _rows(layer, f"{prefix}{layer.name}/")
+            continue
+        rows.append(
+            LayerRow(
+                name=prefix + layer.name,
+                type=type(layer).__name__,
+                output_shape=_shape_text(layer),
+                params=_count(layer.weights),
+            )
+        )
+    return rows
+
+
 def summarize(model: keras.Model) -> ModelSummary:
     """Layer rows and parameter totals of a built model, as data."""
-    rows = tuple(
-        LayerRow(
-            name=layer.name,
-            type=type(layer).__name__,
-            output_shape=_shape_text(layer),
-            params=_count(layer.weights),
-        )
-        for layer in model.layers
-    )
+    rows = tuple(_rows(model))
     trainable = _count(model.trainable_weights)
     non_trainable = _count(model.non_trainable_weights)
     return ModelSummary(

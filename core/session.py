@@ -27,8 +27,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from core.config import TrainConfig
+from core.config import MAX_EPOCHS, TrainConfig
 from core.data import Dataset, DatasetKey, dataset_key, load_dataset_for
+from core.errors import RunError, TensorBoardError
 from core.events import (
     EpochEnded,
     EpochMetrics,
@@ -41,23 +42,30 @@ from core.events import (
     TrainingFinished,
     TrainingStarted,
 )
+from core.files import first_line
 from core.history_csv import write_history_csv
-from core.runs import (
+from core.model_files import (
+    SOURCE_COPY,
+    ModelFileError,
+    ModelSource,
+    custom_objects,
+    read_model_file,
+    run_copy,
+)
+from core.requests import ContinueRun, HeldModel, NewRun, ResumeRun, RunRequest
+from core.runs.checkpoints import latest_checkpoint, save_checkpoint
+from core.runs.layout import (
     MODEL_FILE,
-    ResumePlan,
-    RunError,
-    RunLock,
     create_run_dir,
     discard_evaluation,
-    latest_checkpoint,
-    plan_resume,
-    save_checkpoint,
     save_config,
     save_evaluation,
     save_history,
     write_atomic,
 )
-from core.tensorboard_log import TensorBoardError, TensorBoardRecorder
+from core.runs.lock import RunLock
+from core.runs.resume import ResumePlan, plan_resume
+from core.tensorboard_log import TensorBoardRecorder
 
 if TYPE_CHECKING:
     from core.evaluation import Evaluation
@@ -66,37 +74,7 @@ if TYPE_CHECKING:
 DataLoader = Callable[[TrainConfig], Dataset]
 
 
-# --- Requests and plans ------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class NewRun:
-    """Train a freshly built model with ``config`` in a new run folder."""
-
-    config: TrainConfig
-
-
-@dataclass(frozen=True, slots=True)
-class ContinueRun:
-    """Train the model this session holds for ``epochs`` more, in the same run folder."""
-
-    epochs: int
-    batch_size: int | None = None
-    """A new batch size for these epochs; ``None`` keeps the run's."""
-
-
-@dataclass(frozen=True, slots=True)
-class ResumeRun:
-    """Resume a saved run from its newest checkpoint: to its planned epochs, or ``epochs``
-    more when given."""
-
-    run_dir: Path
-    epochs: int | None = None
-    data_dir: str | None = None
-    """Where the run's data are now, when they moved; the run's other settings stay."""
-
-
-RunRequest = NewRun | ContinueRun | ResumeRun
+# --- Plans ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -105,13 +83,22 @@ class RunPlan:
 
     request: RunRequest
     config: TrainConfig
-    """The run's settings; ``epochs`` is how many epochs this call trains."""
+    """The run's settings; ``epochs`` is how many it will have in all (:attr:`final_epoch`)."""
     run_dir: Path | None
     """The run folder; ``None`` for a new run, whose folder is made when it starts."""
     initial_epoch: int
     """Epochs the run already has."""
-    final_epoch: int
     resume: ResumePlan | None = None
+    source: ModelSource | None = None
+    """The model file a new run builds its model from, read when planned."""
+
+    @property
+    def final_epoch(self) -> int:
+        return self.config.epochs
+
+    @property
+    def epochs_to_train(self) -> int:
+        return self.final_epoch - self.initial_epoch
 
     @property
     def evaluate_only(self) -> bool:
@@ -133,7 +120,7 @@ class RunPlan:
                 f"continuing {self.run_dir.name} after epoch {self.initial_epoch}, "
                 f"to epoch {self.final_epoch}"
             )
-        epochs = self.config.epochs
+        epochs = self.epochs_to_train
         return f"training {self.config.model} for {epochs} epoch{'s' if epochs != 1 else ''}"
 
 
@@ -145,9 +132,20 @@ class Signals:
         """End training after the current batch; evaluate and save what was learned."""
         self.abort = threading.Event()
         """End training as soon as possible and skip the evaluation (the program quits)."""
+        self.prune = threading.Event()
+        """End training after the current batch because a sweep's pruner said so: the run
+        is recorded as pruned and not evaluated (its checkpoints stay, so it can resume)."""
 
     def request_stop(self) -> None:
         self.stop.set()
+
+    def request_prune(self) -> None:
+        self.prune.set()
+        self.stop.set()
+
+    @property
+    def pruned(self) -> bool:
+        return self.prune.is_set()
 
     def request_abort(self) -> None:
         self.abort.set()
@@ -158,7 +156,7 @@ class Signals:
         return self.abort.is_set()
 
 
-Outcome = Literal["finished", "stopped", "aborted", "failed"]
+Outcome = Literal["finished", "stopped", "pruned", "aborted", "failed"]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -174,16 +172,6 @@ class RunResult:
     failure: TrainingFailed | None = None
     saved: bool = False
     """The model, its evaluation and metrics are in the run folder."""
-
-
-@dataclass(frozen=True, slots=True)
-class HeldModel:
-    """The model a session holds in memory: what :class:`ContinueRun` trains further."""
-
-    run_id: str
-    run_dir: Path
-    model: str
-    epochs_done: int
 
 
 # --- The session -------------------------------------------------------------------------
@@ -245,10 +233,16 @@ class RunSession:
 
     @property
     def held(self) -> HeldModel | None:
+        """The model :class:`ContinueRun` would train further: one with a finished epoch."""
         state, run_dir = self._state, self._run_dir
-        if state is None or run_dir is None:
+        if state is None or run_dir is None or not state.epochs_done:
             return None
         return HeldModel(state.run_id, run_dir, state.config.model, state.epochs_done)
+
+    @property
+    def run_dataset(self) -> Dataset | None:
+        """The data set the held model (:attr:`state`) was trained on."""
+        return self._run_dataset
 
     def drop_model(self) -> bool:
         """Let the model in memory go; whether there was one."""
@@ -266,33 +260,36 @@ class RunSession:
                 no model to continue, or the run would pass the most epochs a run can have.
         """
         if isinstance(request, NewRun):
-            return RunPlan(request, request.config, None, 0, request.config.epochs)
+            config = request.config
+            source = None
+            if config.model_file is not None:
+                try:
+                    source = read_model_file(config.model_file)
+                except ModelFileError as error:
+                    raise RunError(str(error)) from None
+                config = config.with_changes(model=source.name, model_sha256=source.sha256)
+            # The run records the training settings it used, whatever they default to later.
+            config = config.with_changes(hyperparameters=config.training)
+            return RunPlan(NewRun(config), config, None, 0, source=source)
         if isinstance(request, ContinueRun):
             held = self.held
             if held is None or self._state is None:
                 raise RunError("there is no trained model to continue: start a new run")
-            config = self._state.config.with_changes(epochs=request.epochs)
+            final = held.epochs_done + request.epochs
+            if final > MAX_EPOCHS:
+                raise RunError(
+                    f"{held.run_dir.name} would reach {final} epochs; "
+                    f"the most a run can have is {MAX_EPOCHS}"
+                )
+            config = self._state.config.with_changes(epochs=final)
             if request.batch_size is not None:
                 config = config.with_changes(batch_size=request.batch_size)
-            return RunPlan(
-                request,
-                config,
-                held.run_dir,
-                held.epochs_done,
-                held.epochs_done + request.epochs,
-            )
+            return RunPlan(request, config, held.run_dir, held.epochs_done)
         resume = plan_resume(request.run_dir, request.epochs)
-        config = resume.config.with_changes(epochs=max(resume.epochs, 1))
+        config = resume.config.with_changes(epochs=resume.final_epoch)
         if request.data_dir is not None:
             config = config.with_changes(data_dir=request.data_dir)
-        return RunPlan(
-            request,
-            config,
-            request.run_dir,
-            resume.checkpoint.epoch,
-            resume.final_epoch,
-            resume,
-        )
+        return RunPlan(request, config, request.run_dir, resume.checkpoint.epoch, resume)
 
     # --- Running -------------------------------------------------------------------------
 
@@ -309,6 +306,7 @@ class RunSession:
                 run, or its checkpoint cannot be loaded (nothing was trained).
         """
         self.signals.stop.clear()
+        self.signals.prune.clear()
         if isinstance(plan.request, ContinueRun):
             state, run_dir, dataset = self._state, self._run_dir, self._run_dataset
             if state is None or run_dir is None or dataset is None:
@@ -322,8 +320,12 @@ class RunSession:
             return self._resume(plan, plan.resume, dataset, on_event)
         from core.training import new_state
 
+        # Built before the run folder is made: a model file that fails leaves no run behind.
+        state = new_state(plan.config, "", plan.source)
         run_dir = create_run_dir(self.runs_root, plan.config)
-        state = new_state(plan.config, run_dir.name)
+        state.run_id = run_dir.name
+        if plan.source is not None:
+            _save_model_source(run_dir, plan.source)
         with RunLock(run_dir):
             return self._train(plan.config, state, run_dir, dataset, on_event)
 
@@ -337,7 +339,12 @@ class RunSession:
             latest = latest_checkpoint(resume.run_dir)
             if latest is None or latest.epoch != resume.checkpoint.epoch:
                 raise RunError(f"{resume.run_dir.name} changed since it was opened: try again")
-            state = restore_state(resume.checkpoint, resume.run_dir.name, best=resume.best)
+            objects = None
+            if resume.config.model_file is not None:
+                objects = custom_objects(_run_source(resume.run_dir, resume.config))
+            state = restore_state(
+                resume.checkpoint, resume.run_dir.name, best=resume.best, custom_objects=objects
+            )
             if plan.config.data_dir != state.config.data_dir:
                 state.config = state.config.with_changes(data_dir=plan.config.data_dir)
             if resume.epochs == 0:
@@ -349,8 +356,8 @@ class RunSession:
     ) -> RunResult:
         """Every epoch trained, but the run never finished evaluating (killed, or the disk
         filled): evaluate and save it now."""
+        from core.backend import device_line
         from core.models import summarize
-        from core.training import detect_device
 
         state.early_stopping = resume.checkpoint.early_stopping
         if state.early_stopping is not None and state.best_weights is not None:
@@ -359,7 +366,7 @@ class RunSession:
         done = state.epochs_done
         record = _Recorder(resume.run_dir, state, done, on_event)
         on_event = record.event
-        record.context.update(device=detect_device(), data_source=dataset.source)
+        record.context.update(device=device_line(), data_source=dataset.source)
         on_event(
             TrainingStarted(
                 run_id=state.run_id,
@@ -395,7 +402,7 @@ class RunSession:
     ) -> RunResult:
         from core.training import train
 
-        planned = state.epochs_done + config.epochs
+        planned = config.epochs
         if state.epochs_done:
             _check_schedule(state, planned)
             # Training further: the saved config records the total number of epochs planned,
@@ -429,6 +436,7 @@ class RunSession:
     ) -> RunResult:
         """Record how training ended; evaluate and save the model unless it failed or the
         session is aborting."""
+        from core.explain import mistake_maps
         from core.training import evaluate_model
 
         outcome: Outcome = state.status if state.status != "running" else "failed"
@@ -441,6 +449,11 @@ class RunSession:
             failure=record.failure,
         )
         try:
+            if self.signals.pruned and state.status == "stopped":
+                # A sweep's pruner ended it: its validation curve is what the sweep wanted;
+                # the test set is for the runs a sweep keeps.
+                record.history("pruned")
+                return replace(result, outcome="pruned")
             record.history(state.status)
             if self.signals.aborted and state.status == "stopped":
                 # Quitting: evaluating 10,000 test images would hold the exit for seconds.
@@ -448,15 +461,35 @@ class RunSession:
                 return replace(result, outcome="aborted")
             # A failed model is not worth evaluating: after a non-finite loss its weights are
             # NaN, and after running out of memory evaluating would likely fail the same way.
-            if not state.history or state.status == "failed":
+            # A model stopped before its first epoch ended has still learned from the batches
+            # it saw: it is evaluated and saved like any other (it has no checkpoint to resume).
+            if state.status == "failed":
                 return result
             evaluation = evaluate_model(state.model, dataset)
             on_event(EvaluationFinished(state.run_id, evaluation, dataset.x_test))
+            # The export draws the grid's explanations without the model: they are made now,
+            # while it is in memory (the seed's 25 take about a second on a 2-core CPU).
+            try:
+                maps = mistake_maps(
+                    state.model, dataset.x_test, evaluation, cancelled=self.signals.abort.is_set
+                )
+            except Exception as error:  # noqa: BLE001 - a picture's overlay must not cost the run
+                maps = None
+                on_event(
+                    RunWarning(
+                        state.run_id,
+                        f"the grid's explanations could not be made ({first_line(error)}); "
+                        "the export draws it without them",
+                    )
+                )
             trainable = sum(int(math.prod(w.shape)) for w in state.model.trainable_weights)
             # The model first, metrics.json last: a run with metrics has its model and its
             # evaluation, so a disk that fills half-way never leaves a run that looks damaged.
             model_file = write_atomic(run_dir / MODEL_FILE, state.model.save)
-            files = [*save_evaluation(run_dir, evaluation, dataset.x_test, trainable), model_file]
+            files = [
+                *save_evaluation(run_dir, evaluation, dataset.x_test, trainable, maps),
+                model_file,
+            ]
         except RunError as error:
             with contextlib.suppress(RunError):
                 record.history("failed")
@@ -556,13 +589,28 @@ class _Recorder:
         write_history_csv(self.run_dir, self.state.history)
 
 
+def _save_model_source(run_dir: Path, source: ModelSource) -> None:
+    """Keep a copy of the model file in the run folder: resuming builds from it, whatever
+    becomes of the original."""
+
+    def write(tmp: Path) -> None:
+        tmp.write_text(source.text, encoding="utf-8")
+
+    write_atomic(run_dir / SOURCE_COPY, write)
+
+
+def _run_source(run_dir: Path, config: TrainConfig) -> ModelSource:
+    try:
+        return run_copy(run_dir, config.model_sha256 or "")
+    except ModelFileError as error:
+        raise RunError(str(error)) from None
+
+
 def _check_schedule(state: TrainState, planned: int) -> None:
     """Refuse to run past the end of a cosine schedule that has epochs left: the optimizer
     would start a new schedule (from the warm-up) half-way through the planned one."""
-    from core.models import get_preset
-
     done, end = state.epochs_done, state.schedule_end
-    if get_preset(state.config.model).cosine_decay and done < end < planned:
+    if state.config.training.cosine and done < end < planned:
         raise RunError(
             f"{state.config.model} follows a learning-rate schedule that ends at epoch {end}: "
             f"train {end - done} more epoch{'s' if end - done != 1 else ''} to finish it "

@@ -2,8 +2,9 @@
 
 Everything here runs in one thread (TensorFlow is not thread-safe): build, train, evaluate and
 predict happen wherever :func:`train` is called. Importing this module imports Keras, and so
-the framework of the backend chosen before (:func:`core.backend.select_backend`); nothing
-here is specific to one framework: that lives in :mod:`core.backend`.
+the framework of the backend chosen before (:func:`core.backend.select_backend`); what depends
+on the framework (batches per call, JAX's device loop, its trained state) is asked of
+:mod:`core.backend`.
 
 Each epoch is one ``fit`` call on that epoch's order of the uint8 arrays
 (:mod:`core.batches`), which also lets the number of batches per call into the backend
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -26,14 +26,18 @@ import numpy as np
 
 from core.backend import (
     active_backend,
+    batches_per_call_limit,
     configure_devices,
     device_line,
     is_out_of_memory,
+    prepare_train_function,
     seed_everything,
+    sync_trained_state,
 )
 from core.batches import epoch_arrays, labels_for
 from core.config import TrainConfig
 from core.data import Dataset
+from core.errors import RunError
 from core.evaluation import NUM_CLASSES, Evaluation, evaluate_probabilities
 from core.events import (
     BatchProgress,
@@ -46,18 +50,19 @@ from core.events import (
     TrainingStopped,
 )
 from core.files import first_line, one_line
+from core.model_files import ModelSource
 from core.models import (
     IMAGE_SHAPE,
     INPUT_SHAPE,
     PLAIN_LOSS,
     build_model,
     compile_model,
-    get_preset,
+    one_hot_labels,
     summarize,
     takes_raw_images,
     with_preprocessing,
 )
-from core.runs import Checkpoint, RunError
+from core.runs.checkpoints import Checkpoint
 
 PROGRESS_INTERVAL_S = 0.1
 """Batch progress is reported at most this often: reading metrics syncs the device."""
@@ -121,41 +126,14 @@ class TrainState:
         return patience is not None and self.wait >= patience
 
 
-def detect_device() -> str:
-    """The device and backend training uses, e.g. ``CPU: AMD EPYC 7B13 (2 threads) · jax``."""
-    return device_line()
-
-
 def steps_per_execution_for(step_seconds: float | None, backend: str) -> int:
     """Batches per call into the backend, from the measured time of one batch."""
-    if backend == "torch":
-        return 1  # Keras' PyTorch trainer runs one batch per call
+    limit = batches_per_call_limit(backend)  # type: ignore[arg-type]
     if step_seconds is None or step_seconds <= 0:
-        return FIRST_STEPS_PER_EXECUTION
-    steps = int(EXECUTION_TARGET_S / step_seconds)
-    return max(1, min(MAX_STEPS_PER_EXECUTION, steps))
-
-
-def device_loop_wanted() -> bool:
-    """Whether JAX runs each call's batches in one ``lax.scan``: on a GPU, where a batch of
-    32 costs less than dispatching it; not on a CPU, where XLA ran the loop 12x slower than
-    separate steps here (254 against 21 ms per batch, seed at batch 32, interleaved).
-    ``FMNIST_DEVICE_LOOP=on|off`` overrides, for measuring."""
-    choice = os.environ.get("FMNIST_DEVICE_LOOP", "auto").strip().lower()
-    if choice in ("on", "off"):
-        return choice == "on"
-    import jax
-
-    return bool(jax.default_backend() != "cpu")
-
-
-def _use_device_loop(model: keras.Model) -> None:
-    """On JAX, run each call's batches in one jitted loop (Keras loops over them in Python)."""
-    steps = model.steps_per_execution
-    if steps > 1 and getattr(model.train_function, "steps", None) != steps and device_loop_wanted():
-        from core.jax_steps import ScanTrainFunction
-
-        model.train_function = ScanTrainFunction(model, steps)
+        steps = FIRST_STEPS_PER_EXECUTION
+    else:
+        steps = max(1, min(MAX_STEPS_PER_EXECUTION, int(EXECUTION_TARGET_S / step_seconds)))
+    return steps if limit is None else min(steps, limit)
 
 
 def _set_steps_per_execution(model: keras.Model, steps: int) -> None:
@@ -202,11 +180,8 @@ class _EventCallback(keras.callbacks.Callback):  # type: ignore[misc]
 
     def _check_stop(self) -> None:
         if self.stop_event.is_set():
-            # JAX keeps the trained state apart from the model during fit: put it back
-            # before leaving, so what was learned up to here is kept.
-            sync = getattr(self.model, "jax_state_sync", None)
-            if sync is not None:
-                sync()
+            # What was learned up to here is kept.
+            sync_trained_state(self.model)
             raise _StopRequested
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
@@ -263,7 +238,7 @@ class _EventCallback(keras.callbacks.Callback):  # type: ignore[misc]
             val_loss=float(logs.get(f"val_{PLAIN_LOSS}", logs["val_loss"])),
             val_accuracy=float(logs["val_accuracy"]),
             seconds=time.perf_counter() - self._epoch_start,
-            **_learning_rate_field(self.model),
+            learning_rate=_learning_rate(self.model),
         )
         if not math.isfinite(metrics.loss):
             raise _NonFiniteLoss(f"loss became {metrics.loss} in epoch {metrics.epoch}")
@@ -286,23 +261,25 @@ class _EventCallback(keras.callbacks.Callback):  # type: ignore[misc]
         self.on_event(EpochEnded(self.run_id, metrics, self.final_epoch))
 
 
-_EPOCH_FIELDS = {f.name for f in dataclasses.fields(EpochMetrics)}
-
-
-def _learning_rate_field(model: keras.Model) -> dict[str, float]:
-    """``{"learning_rate": lr}`` at the optimizer's current step, where the events carry it."""
+def _learning_rate(model: keras.Model) -> float | None:
+    """The optimizer's learning rate at its current step."""
     optimizer = getattr(model, "optimizer", None)
-    if "learning_rate" not in _EPOCH_FIELDS or optimizer is None:
-        return {}
-    return {"learning_rate": float(keras.ops.convert_to_numpy(optimizer.learning_rate))}
+    if optimizer is None:
+        return None
+    return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
 
 
-def new_state(config: TrainConfig, run_id: str) -> TrainState:
-    """A freshly built (uncompiled) model for ``config.model``, seeded by ``config.seed``."""
+def new_state(config: TrainConfig, run_id: str, source: ModelSource | None = None) -> TrainState:
+    """A freshly built (uncompiled) model for ``config.model`` (from ``source`` when it is a
+    model file), seeded by ``config.seed``.
+
+    Raises:
+        ModelFileError: the model file's code failed or built the wrong kind of model.
+    """
     configure_devices()
     seed_everything(config.seed)
     config = config.with_changes(backend=active_backend())
-    model = build_model(config.model, augment=config.augment)
+    model = build_model(config.model, augment=config.augment, source=source)
     return TrainState(run_id=run_id, config=config, model=model)
 
 
@@ -314,9 +291,9 @@ def train(
     dataset: Dataset,
     state: TrainState | None = None,
     run_id: str = "run",
-    data_source: str | None = None,
 ) -> TrainState:
-    """Train ``config.epochs`` epochs, emitting events; continue ``state`` when given.
+    """Train until the run has ``config.epochs`` epochs, emitting events; continue ``state``
+    (which has some already) when given.
 
     Never raises for training problems: a stop, a non-finite loss, running out of memory or
     any other error ends with a :class:`TrainingStopped` or :class:`TrainingFailed` event and
@@ -333,20 +310,20 @@ def train(
         # Training on after early stopping: patience counts afresh from here.
         state.wait = 0
     state.early_stopping = None
-    preset = get_preset(state.config.model)
+    training = state.config.training
     initial_epoch = state.epochs_done
-    final_epoch = initial_epoch + config.epochs
+    final_epoch = config.epochs
     batches = math.ceil(dataset.train_samples / config.batch_size)
-    one_hot = preset.label_smoothing > 0
+    one_hot = one_hot_labels(training)
     steps = steps_per_execution_for(state.step_seconds, backend)
     try:
         if getattr(state.model, "optimizer", None) is None or (
-            preset.cosine_decay and final_epoch > state.schedule_end
+            training.cosine and final_epoch > state.schedule_end
         ):
             # A fresh model, or training past the end of a cosine schedule: compile for the
             # epochs ahead (for a cosine schedule, a warm restart). Otherwise the optimizer,
             # its moments and its schedule carry on where they were.
-            compile_model(state.model, preset, batches, config.epochs)
+            compile_model(state.model, training, batches, final_epoch - initial_epoch)
             state.schedule_end = final_epoch
         validation = (
             dataset.x_val,
@@ -368,8 +345,8 @@ def train(
                 run_id=state.run_id,
                 config=config.with_changes(backend=backend),
                 summary=summarize(state.model),
-                device=detect_device(),
-                data_source=data_source or dataset.source,
+                device=device_line(),
+                data_source=dataset.source,
                 train_samples=dataset.train_samples,
                 val_samples=dataset.val_samples,
                 batches_per_epoch=batches,
@@ -387,8 +364,7 @@ def train(
                     _set_steps_per_execution(state.model, wanted)
             else:
                 _set_steps_per_execution(state.model, steps)
-            if backend == "jax":
-                _use_device_loop(state.model)
+            prepare_train_function(state.model)
             x_train, y_train = epoch_arrays(
                 dataset.x_train, dataset.y_train, seed=config.seed, epoch=epoch, one_hot=one_hot
             )
@@ -411,7 +387,13 @@ def train(
         on_event(TrainingStopped(state.run_id, tuple(state.history), time.perf_counter() - started))
         return state
     except _NonFiniteLoss as error:
-        return _fail(state, on_event, "nan_loss", f"training diverged: {error}")
+        rate = training.learning_rate
+        return _fail(
+            state,
+            on_event,
+            "nan_loss",
+            f"training diverged at learning rate {rate:g}: {error}; try a smaller learning rate",
+        )
     except Exception as error:  # noqa: BLE001 - any failure becomes an event, not a crash
         if is_out_of_memory(error):
             return _fail(
@@ -449,16 +431,22 @@ def _fail(
     return state
 
 
-def load_saved_model(path: Path) -> keras.Model:
+def load_saved_model(path: Path, custom_objects: dict[str, Any] | None = None) -> keras.Model:
     """Load a ``.keras`` file in Keras' safe mode: a file from elsewhere cannot run code
     (lambda layers and other arbitrary code are refused), and it must map a 28x28 image to
     ten class probabilities. A file saved under any backend loads under any other.
+
+    Args:
+        custom_objects: the classes a model file defined, for a run of one (see
+            :func:`core.model_files.custom_objects`).
 
     Raises:
         RunError: the file is missing, damaged, unsafe or not a Fashion-MNIST classifier.
     """
     try:
-        model = keras.models.load_model(path, safe_mode=True, compile=True)
+        model = keras.models.load_model(
+            path, safe_mode=True, compile=True, custom_objects=custom_objects
+        )
     except Exception as error:  # noqa: BLE001 - Keras raises many kinds; all mean "cannot load"
         raise RunError(f"{path}: cannot load the model ({first_line(error)})") from None
     if not isinstance(model, keras.Model):
@@ -475,16 +463,24 @@ def load_saved_model(path: Path) -> keras.Model:
 
 
 def restore_state(
-    checkpoint: Checkpoint, run_id: str, best: Checkpoint | None = None
+    checkpoint: Checkpoint,
+    run_id: str,
+    best: Checkpoint | None = None,
+    custom_objects: dict[str, Any] | None = None,
 ) -> TrainState:
     """The training state a checkpoint saved: weights, optimizer moments and schedule, history
-    and early-stopping bookkeeping (with the best epoch's weights when ``best`` is given)."""
+    and early-stopping bookkeeping (with the best epoch's weights when ``best`` is given).
+
+    Args:
+        custom_objects: the classes the run's model file defined, when it has one.
+    """
     configure_devices()
     seed_everything(checkpoint.config.seed + checkpoint.epoch)
+    model = load_saved_model(checkpoint.model_path, custom_objects)
     state = TrainState(
         run_id=run_id,
         config=checkpoint.config.with_changes(backend=active_backend()),
-        model=_trainable(load_saved_model(checkpoint.model_path), checkpoint.config.model),
+        model=_trainable(model, checkpoint.config),
         history=list(checkpoint.history),
         status="stopped",
         schedule_end=checkpoint.schedule_end,
@@ -495,12 +491,12 @@ def restore_state(
     if checkpoint.config.patience is not None and checkpoint.best_epoch is not None:
         # Early stopping restores the best epoch's weights: this checkpoint's own, or those
         # of the best epoch's checkpoint.
-        source = state.model if best is None else load_saved_model(best.model_path)
+        source = state.model if best is None else load_saved_model(best.model_path, custom_objects)
         state.best_weights = [np.array(w) for w in source.get_weights()]
     return state
 
 
-def _trainable(model: keras.Model, preset_name: str) -> keras.Model:
+def _trainable(model: keras.Model, config: TrainConfig) -> keras.Model:
     """A loaded model ready to train on uint8 batches: a model saved before preprocessing
     moved inside gets the preprocessing layers in front, and keeps its optimizer state."""
     if takes_raw_images(model):
@@ -508,7 +504,7 @@ def _trainable(model: keras.Model, preset_name: str) -> keras.Model:
     upgraded = with_preprocessing(model)
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None:
-        compile_model(upgraded, get_preset(preset_name), 1, 1, optimizer=optimizer)
+        compile_model(upgraded, config.training, 1, 1, optimizer=optimizer)
     return upgraded
 
 
@@ -536,9 +532,12 @@ def evaluate_model(model: keras.Model, dataset: Dataset) -> Evaluation:
     alone scored, so the gain is never hidden.
     """
     single = predict(model, dataset.x_test)
+    indices = dataset.test_indices
     if not trained_on_flips(model):
-        return evaluate_probabilities(single, dataset.y_test)
+        return evaluate_probabilities(single, dataset.y_test, test_indices=indices)
     mirrored = predict(model, np.ascontiguousarray(dataset.x_test[:, :, ::-1]))
-    evaluation = evaluate_probabilities((single + mirrored) / 2, dataset.y_test)
+    evaluation = evaluate_probabilities(
+        (single + mirrored) / 2, dataset.y_test, test_indices=indices
+    )
     single_view = float((single.argmax(axis=1) == dataset.y_test).mean())
     return dataclasses.replace(evaluation, single_view_accuracy=single_view)
