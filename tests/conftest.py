@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,3 +38,29 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def synthetic_dataset() -> Dataset:
     """400 train, 100 validation and 100 test images of ten learnable shapes (read-only)."""
     return prepare(synthetic_raw(train=500, test=100, seed=0))
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Any]:
+    """A throwaway PostgreSQL server for the whole session (``sweeps_pg.PostgresServer``),
+    stopped and deleted after it: starting one costs seconds, a database a fraction of one.
+    The tests that need it skip, saying why, when none can be started here."""
+    from sweeps_pg import postgres_server, why_not
+
+    reason = why_not()
+    if reason is not None:
+        pytest.skip(reason)
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres(postgres_server: Any) -> Iterator[Any]:
+    """The session's PostgreSQL server with an empty database of this test's own (its
+    ``url`` names it), dropped after the test; a test may stop and start the server."""
+    database = postgres_server.new_database()
+    try:
+        yield database
+    finally:
+        database.start_if_stopped()
+        database.drop_database()
