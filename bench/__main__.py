@@ -4,7 +4,7 @@ Examples::
 
     uv run python -m bench                          # everything (hours: see BENCHMARKS.md)
     uv run python -m bench --only overhead          # one benchmark
-    uv run python -m bench --only accuracy          # the three accuracy benchmarks
+    uv run python -m bench --only accuracy          # the four accuracy benchmarks
     uv run python -m bench --quick                  # subsets, a smoke test; results in /tmp
     uv run python -m bench --report                 # only rebuild the table from the JSON
 
@@ -23,7 +23,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import accuracy, coldstart, mistakes, overhead, responsiveness
+from bench import (
+    accuracy,
+    coldstart,
+    improved_cost,
+    mistakes,
+    model_file,
+    overhead,
+    responsiveness,
+    stop_latency,
+    sweep_cost,
+)
 from bench.common import (
     DEFAULT_RESULTS_DIR,
     QUICK_RESULTS_DIR,
@@ -43,10 +53,15 @@ BENCHMARKS: dict[str, Callable[[Settings], dict[str, Any]]] = {
     "coldstart": coldstart.run,
     "responsiveness": responsiveness.run,
     "overhead": overhead.run,
+    stop_latency.NAME: stop_latency.run,
     **{
         name: (lambda settings, name=name: accuracy.run(settings, name))  # type: ignore[misc]
         for name in accuracy.PRESETS
     },
+    model_file.ACCURACY_NAME: model_file.run_accuracy,
+    model_file.COST_NAME: model_file.run_cost,
+    sweep_cost.NAME: sweep_cost.run,
+    improved_cost.NAME: improved_cost.run,
 }
 """In the order ``all`` runs them: the quick ones first, the long training runs last."""
 GROUPS = {"accuracy": list(accuracy.PRESETS), "all": list(BENCHMARKS)}
@@ -58,10 +73,15 @@ ESTIMATES = {
     "coldstart": "3-4 min",
     "responsiveness": "1-2 min",
     "overhead": "10-15 min",
+    stop_latency.NAME: "5-10 min (3 rounds of 3 stops on each backend installed)",
     "accuracy-seed": "6-10 min",
     "accuracy-seed-augment": "6-10 min",
     "accuracy-seed-deep": "15-30 min",
     "accuracy-improved": "35-45 min (15 epochs of about 50 s at batch size 128, 3 seeds)",
+    model_file.ACCURACY_NAME: "12-20 min (the seed preset and examples/seed.py, 3 seeds each)",
+    model_file.COST_NAME: "10-15 min (one process: a warm-up, then 8 rounds of A B B A epochs)",
+    sweep_cost.NAME: "5-10 min (4 rounds of a train run and a one-trial sweep, 2 epochs each)",
+    improved_cost.NAME: "10-20 min (a warm-up epoch of each, then 4 rounds of one epoch each)",
 }
 """Full-size run times on the project's 2-core CPU, roughly (they depend on the load)."""
 

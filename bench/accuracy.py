@@ -38,7 +38,7 @@ from bench.common import (
 )
 from core.config import TrainConfig, default_batch_size
 from core.files import write_json_file
-from core.runs import parse_started
+from core.runs.catalogue import parse_started
 
 SEEDS = (0, 1, 2)
 
@@ -132,7 +132,7 @@ def _started(folder: Path) -> str | None:
 def _expected_config(preset: Preset, seed: int, data_dir: Path, quick: bool) -> dict[str, Any]:
     """The ``config.json`` that :func:`_train` produces for this seed, every field of it."""
     limits = QUICK_LIMITS if quick else {}
-    return TrainConfig(
+    config = TrainConfig(
         epochs=QUICK_EPOCHS if quick else preset.epochs,
         model=preset.model,
         batch_size=preset.batch_size,
@@ -141,7 +141,9 @@ def _expected_config(preset: Preset, seed: int, data_dir: Path, quick: bool) -> 
         seed=seed,
         data_dir=str(data_dir),
         **limits,
-    ).to_dict()
+    )
+    # A run records the training settings it used: the model's own here.
+    return config.with_changes(hyperparameters=config.training).to_dict()
 
 
 def _train_arguments(preset: Preset, seed: int, data_dir: Path, quick: bool) -> list[str]:

@@ -170,11 +170,11 @@ class Probe:
         history: list[dict[str, Any]] = []
         run_dir = None
         test_accuracy = None
-        if app is not None and app.live is not None:
-            history = [m.to_dict() for m in app.live.history]
-            run_dir = str(app.live.run_dir) if app.live.run_dir else None
-            if app.live.evaluation is not None:
-                test_accuracy = app.live.evaluation.test_accuracy
+        if app is not None and app.state.live is not None:
+            history = [m.to_dict() for m in app.state.live.history]
+            run_dir = str(app.state.live.run_dir) if app.state.live.run_dir else None
+            if app.state.live.evaluation is not None:
+                test_accuracy = app.state.live.evaluation.test_accuracy
         training_s = (
             self.training_ended - self.training_started
             if self.training_started is not None and self.training_ended is not None
@@ -264,7 +264,8 @@ def make_probe_app(probe: Probe) -> type[Any]:
 
     from core.events import TrainingFailed, TrainingFinished, TrainingStarted, TrainingStopped
     from tui.app import FmnistApp
-    from tui.messages import DataFailed, DataReady, EngineError, EngineEvent, EngineIdle
+    from tui.messages import Reported
+    from tui.reports import DataFailed, DataReady, EngineError, EngineIdle
 
     class ProbeApp(FmnistApp):
         # Textual reads CSS_PATH relative to the file that defines the class: point it back.
@@ -282,28 +283,22 @@ def make_probe_app(probe: Probe) -> type[Any]:
             if probe.lag_task is not None:
                 probe.lag_task.cancel()
 
-        def on_data_ready(self, message: DataReady) -> None:
-            probe.phase = "idle"
-            probe.report("ready", source=message.source, train=message.train)
-
-        def on_data_failed(self, message: DataFailed) -> None:
-            probe.report("failed", message=message.message)
-
-        def on_engine_error(self, message: EngineError) -> None:
-            probe.report("failed", message=message.message)
-
-        def on_engine_event(self, message: EngineEvent) -> None:
-            event = message.event
-            if isinstance(event, TrainingStarted):
+        def on_reported(self, message: Reported) -> None:
+            event = message.report
+            if isinstance(event, DataReady):
+                probe.phase = "idle"
+                probe.report("ready", source=event.source, train=event.train)
+            elif isinstance(event, DataFailed | EngineError):
+                probe.report("failed", message=event.message)
+            elif isinstance(event, TrainingStarted):
                 probe.start_training()
             elif isinstance(event, TrainingFinished | TrainingStopped):
                 probe.end_training()
             elif isinstance(event, TrainingFailed):
                 probe.end_training()
                 probe.report("failed", message=event.message)
-
-        def on_engine_idle(self, message: EngineIdle) -> None:
-            probe.report("idle", run_id=message.run_id)
+            elif isinstance(event, EngineIdle):
+                probe.report("idle", run_id=None if event.held is None else event.held.run_id)
 
         def action_show_tab(self, tab: str) -> None:
             probe.last_action = (tab, time.perf_counter())

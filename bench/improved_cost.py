@@ -1,165 +1,158 @@
-"""Side-by-side cost of the new ``improved`` preset, today's reference and the seed (issue 11).
+"""What an epoch of today's ``improved`` costs against the old one's, both trained by ``train``.
 
-One benchmark run, each program in a fresh process, one at a time, interleaved on the shared
-CPU: reference epochs (the pre-issue-11 ``improved`` at batch 32, timed through
-``bench.improved_search --stop-after``; its whole 15-epoch run is 15 x the median epoch), then
-``fmnist-tui train --model improved`` for each seed, with the seed's 10-epoch run and more
-reference epochs between them. Writes ``bench/results/improved_cost.json`` with every run's
-epoch seconds, the cost ratios, and each improved run's test accuracy with and without
-horizontal-flip averaging (the final recipe only; nothing is chosen on it).
+Issue 11's cost goal: the new preset's run at most 1/3 of the old preset's. The old preset is
+the model file ``bench/reference_improved.py`` (batch size 32); the new one is the preset
+(batch size 128). Both are trained through ``core.training.train`` (the loop ``fmnist-tui
+train`` runs) with the same training settings (AdamW at 3e-3, weight decay 1e-4, label
+smoothing 0.1, a one-epoch warm-up then cosine decay, compiled for a 15-epoch run), the same
+data and each its own batches per call as ``train`` picks them, in one process
+(``bench.interleaved_epochs``): a warm-up epoch of each (it traces; reported apart), then
+a settling epoch of each (it retraces for the batches per call ``train`` picks from the step time
+of the first, as a run's 2nd epoch does), then rounds of one epoch each, the order alternating
+(new, old; old, new; ...). The median of the per-round ratios new/old of the epoch seconds is
+the steady ratio; a 15-epoch run of each is estimated as its warm-up and settling epochs plus
+13 steady ones, and the ratio of those estimates is the whole run's.
 
-``python -m bench.improved_cost --runs-dir DIR [--seeds 0 1 2] [--batch-size 128]``
+    uv run python -m bench --only improved-cost [--rounds N]
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import statistics
-import subprocess
-import sys
-import time
-from pathlib import Path
 from typing import Any
 
-from bench.time_to_accuracy import THRESHOLDS, seconds_to_reach
+from bench.common import (
+    ROOT,
+    BenchError,
+    Settings,
+    child_env,
+    data_dir_for,
+    median,
+    progress,
+    python,
+    run_child,
+    write_result,
+)
 
-RESULTS = Path(__file__).parent / "results" / "improved_cost.json"
-DATA_DIR = "/usr/share/datasets/fashion-mnist"
+NAME = "improved-cost"
+REFERENCE_FILE = ROOT / "bench" / "reference_improved.py"
+ROUNDS = 4
+MAX_RATIO = 1 / 3
+SIDES = ("improved", "reference")
+QUICK_LIMIT = 2000
 
 
-def _train(model: str, epochs: int, batch_size: int, seed: int, runs_dir: Path) -> Path:
-    before = set(runs_dir.iterdir()) if runs_dir.exists() else set()
-    subprocess.run(
-        [
-            *("uv", "run", "fmnist-tui", "train", "--model", model, "--epochs", str(epochs)),
-            *("--batch-size", str(batch_size), "--seed", str(seed), "--no-export"),
-            *("--runs-dir", str(runs_dir), "--data-dir", DATA_DIR),
-        ],
-        check=True,
+def _sides() -> list[dict[str, Any]]:
+    from bench import reference_improved
+    from core.presets import get_preset
+
+    preset = get_preset("improved")
+    return [
+        {"name": "improved", "model": "improved", "batch_size": preset.batch_size, "training": {}},
+        {
+            "name": "reference",
+            "model": str(REFERENCE_FILE),
+            "batch_size": reference_improved.BATCH_SIZE,
+            "training": reference_improved.TRAINING,
+        },
+    ]
+
+
+def run(settings: Settings) -> dict[str, Any]:
+    """Time the two side by side in one child process; the ratio improved/reference."""
+    from bench.reference_improved import EPOCHS
+
+    data_dir, data = data_dir_for(settings, NAME)
+    rounds = settings.rounds or (1 if settings.quick else ROUNDS)
+    spec = {
+        "sides": _sides(),
+        "data_dir": str(data_dir),
+        "rounds": rounds,
+        "order": "alternate",
+        "planned_epochs": EPOCHS,
+        "limit_train": QUICK_LIMIT if settings.quick else None,
+        "seed": 0,
+    }
+    spec_path = settings.work_dir / f"{NAME}-spec.json"
+    spec_path.write_text(json.dumps(spec), encoding="utf-8")
+    out = settings.work_dir / f"{NAME}.json"
+    progress(f"{NAME}: a warm-up epoch of each, then {rounds} rounds of one epoch each")
+    result = run_child(
+        [python(), "-m", "bench.interleaved_epochs", str(spec_path), str(out)],
+        env=child_env(settings.work_dir),
+        timeout=6 * 3600,
+        log=settings.work_dir / f"{NAME}.log",
     )
-    (new,) = set(runs_dir.iterdir()) - before
-    return new
+    if result.returncode != 0 or not out.is_file():
+        raise BenchError(f"{NAME}: the child exited with {result.returncode}")
+    child = json.loads(out.read_text(encoding="utf-8"))
+    payload = summarize(child)
+    payload["config"] = {
+        "sides": spec["sides"],
+        "rounds": rounds,
+        "order": "a warm-up epoch of each, then rounds of one epoch of each, the order "
+        "alternating (improved, reference; reference, improved; ...)",
+        "measured": "the training callback's wall seconds of each epoch (validation "
+        "included), and the process's CPU seconds (all threads) of the call that trained it",
+        "planned_epochs": EPOCHS,
+        "backend": child["backend"],
+        "steps_per_execution": child["steps_per_execution"],
+        "train_samples": child["train_samples"],
+        "data": data,
+        **({"limit_train": QUICK_LIMIT} if settings.quick else {}),
+    }
+    payload["child_wall_s"] = child["wall_s"]
+    for row in payload["rounds"]:
+        progress(
+            f"{NAME}: round {row['round']} ({', '.join(row['order'])}): improved "
+            f"{row['epoch_seconds']['improved']:.1f} s, reference "
+            f"{row['epoch_seconds']['reference']:.1f} s: ratio {row['ratio']:.3f}"
+        )
+    write_result(settings, NAME, payload)
+    return payload
 
 
-def _reference_epochs(epochs: int) -> list[float]:
-    out = subprocess.run(
-        [
-            *(sys.executable, "-m", "bench.improved_search", "--arch", "reference"),
-            *("--batch-size", "32", "--lr", "3e-3", "--epochs", "15"),
-            *("--stop-after", str(epochs), "--note", "reference timing (improved_cost)"),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return [json.loads(line)["seconds"] for line in out.splitlines() if '"epoch"' in line]
-
-
-def flip_accuracy(run_dir: Path) -> dict[str, float]:
-    """Test and validation accuracy of a saved run's model, plain and flip-averaged."""
-    from core.logs import quiet_tensorflow_env
-
-    quiet_tensorflow_env()
-    import keras
-
-    from bench.improved_search import flip_averaged_accuracy
-    from core.data import load_dataset
-
-    data = load_dataset(DATA_DIR)
-    model = keras.models.load_model(run_dir / "model.keras", compile=False)
-    val, val_flip = flip_averaged_accuracy(model, data.x_val, data.y_val)
-    test, test_flip = flip_averaged_accuracy(model, data.x_test, data.y_test)
+def summarize(child: dict[str, Any]) -> dict[str, Any]:
+    """Per-round ratios of the epoch seconds (and CPU seconds), their median, the goal."""
+    rows: list[dict[str, Any]] = []
+    for index, measured in enumerate(child["rounds"]):
+        epochs = measured["epochs"]
+        wall = {side: epochs[side][0]["seconds"] for side in SIDES}
+        cpu = {side: epochs[side][0]["cpu_s"] for side in SIDES}
+        rows.append(
+            {
+                "round": index + 1,
+                "order": measured["order"],
+                "epoch_seconds": wall,
+                "epoch_cpu_seconds": cpu,
+                "ratio": wall["improved"] / wall["reference"],
+                "cpu_ratio": cpu["improved"] / cpu["reference"],
+            }
+        )
+    ratio = median([r["ratio"] for r in rows])
+    warmup, settle = child["warmup"], child["settle"]
+    steady = {side: median([r["epoch_seconds"][side] for r in rows]) for side in SIDES}
+    # A run: its 1st epoch (traces), its 2nd (retraces for the batches per call the step
+    # time asks for), then steady epochs.
+    run_s = {
+        side: warmup[side]["seconds"]
+        + settle[side]["seconds"]
+        + (child["planned_epochs"] - 2) * steady[side]
+        for side in SIDES
+    }
     return {
-        "final_val_accuracy": round(val, 4),
-        "final_val_accuracy_flip": round(val_flip, 4),
-        "test_accuracy_reloaded": round(test, 4),
-        "test_accuracy_flip": round(test_flip, 4),
+        "summary": {
+            "ratio_median": ratio,
+            "run_seconds_estimate": run_s,
+            "run_ratio_estimate": run_s["improved"] / run_s["reference"],
+            "ratios": [r["ratio"] for r in rows],
+            "cpu_ratio_median": median([r["cpu_ratio"] for r in rows]),
+            "ratio_at_most": MAX_RATIO,
+            "met": ratio <= MAX_RATIO,
+            "epoch_seconds_median": steady,
+            "warmup_epoch_seconds": {side: warmup[side]["seconds"] for side in SIDES},
+            "settle_epoch_seconds": {side: settle[side]["seconds"] for side in SIDES},
+            "trainable_params": child["trainable_params"],
+        },
+        "rounds": rows,
     }
-
-
-def _run_summary(run_dir: Path) -> dict[str, Any]:
-    history = json.loads((run_dir / "history.json").read_text())["epochs"]
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    return {
-        "run_dir": str(run_dir),
-        "epoch_seconds": [round(e["seconds"], 1) for e in history],
-        "run_seconds": round(sum(e["seconds"] for e in history), 1),
-        "val_accuracy": [round(e["val_accuracy"], 4) for e in history],
-        "seconds_to_val": {f"{t:.2f}": seconds_to_reach(history, t) for t in THRESHOLDS},
-        "test_accuracy": metrics["test_accuracy"],
-        "trainable_params": metrics.get("trainable_params"),
-    }
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.improved_cost")
-    parser.add_argument("--runs-dir", type=Path, required=True)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--epochs", type=int, default=15)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--reference-epochs", type=int, default=2)
-    args = parser.parse_args(argv)
-    args.runs_dir.mkdir(parents=True, exist_ok=True)
-    result: dict[str, Any] = {
-        "started": time.strftime("%Y-%m-%d %H:%M"),
-        "command": "python -m bench.improved_cost " + " ".join(argv or sys.argv[1:]),
-        "reference_epoch_seconds": [],
-        "improved": [],
-        "seed": None,
-        "loads": [],
-    }
-
-    def save() -> None:
-        ref = result["reference_epoch_seconds"]
-        if ref and result["improved"]:
-            reference_run = 15 * statistics.median(ref)
-            result["reference_run_seconds_estimate"] = round(reference_run, 1)
-            runs = [r["run_seconds"] for r in result["improved"]]
-            result["improved_run_seconds_median"] = round(statistics.median(runs), 1)
-            result["improved_over_reference"] = round(statistics.median(runs) / reference_run, 3)
-            if result["seed"]:
-                seed_run = result["seed"]["run_seconds"]
-                result["improved_over_seed_run"] = round(statistics.median(runs) / seed_run, 2)
-                result["reference_over_seed_run"] = round(reference_run / seed_run, 2)
-            tests = [r["test_accuracy"] for r in result["improved"]]
-            result["improved_test_accuracy_mean"] = round(statistics.fmean(tests), 4)
-            flips = [r["test_accuracy_flip"] for r in result["improved"]]
-            result["improved_test_accuracy_flip_mean"] = round(statistics.fmean(flips), 4)
-        RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-
-    for i, seed in enumerate(args.seeds):
-        if i != 1:
-            result["reference_epoch_seconds"] += _reference_epochs(args.reference_epochs)
-        result["loads"].append(os.getloadavg())
-        save()
-        run_dir = _train("improved", args.epochs, args.batch_size, seed, args.runs_dir)
-        summary = _run_summary(run_dir)
-        summary.update(seed=seed, **_flip_in_subprocess(run_dir))
-        result["improved"].append(summary)
-        result["loads"].append(os.getloadavg())
-        save()
-        if i == 0:
-            result["seed"] = _run_summary(_train("seed", 10, 32, 0, args.runs_dir))
-            save()
-    print(json.dumps({k: v for k, v in result.items() if k not in ("improved", "seed")}, indent=2))
-    return 0
-
-
-def _flip_in_subprocess(run_dir: Path) -> dict[str, float]:
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.improved_cost", "--flip-only", str(run_dir)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    result: dict[str, float] = json.loads(out.splitlines()[-1])
-    return result
-
-
-if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--flip-only":
-        print(json.dumps(flip_accuracy(Path(sys.argv[2]))))
-        raise SystemExit(0)
-    raise SystemExit(main())

@@ -161,13 +161,14 @@ def _make_app(log: FrameLog, runs_dir: Path) -> Any:
 
     from tui.app import FmnistApp
     from tui.engine import Engine, Post, Shutdown
-    from tui.messages import EngineReady
+    from tui.messages import Reported
+    from tui.reports import EngineReady
 
     class IdleEngine(Engine):
         """Answers nothing: this benchmark never trains."""
 
         def serve(self, post: Post) -> None:
-            post(EngineReady("benchmark engine (no training)"))
+            post(Reported(EngineReady("benchmark engine (no training)")))
             while not isinstance(self.next_command(), Shutdown):
                 pass
 
@@ -191,7 +192,8 @@ async def _measure(
 ) -> dict[str, Any]:
     from textual.errors import NoWidget
 
-    from tui.widgets.mistakes import MistakesPane, MistakesView
+    from tui.widgets.mistakes import MistakesView
+    from tui.widgets.mistakes_pane import MistakesPane
 
     log = FrameLog()
     evaluation = fake_evaluation(labels, plan.mistakes)
@@ -240,7 +242,7 @@ async def _measure(
             # Scroll: page down to the last mistake.
             scroll_start = len(log.frames)
             steps: list[float] = []
-            total = len(view.mistakes)
+            total = len(view.examples)
             while view.cursor < total - 1 and len(steps) < total:
                 before: int = view.cursor
                 started = time.perf_counter()

@@ -107,7 +107,7 @@ def summarize_runs(sources: Sequence[str]) -> list[dict[str, Any]]:
 
 def add_mflops(rows: list[dict[str, Any]]) -> None:
     """Fill in each preset's forward MFLOP per image (builds the models: imports Keras)."""
-    from bench.improved_search import count_mflops
+    from bench.flops import count_mflops
     from core.models import build_model
 
     for row in rows:

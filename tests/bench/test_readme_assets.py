@@ -7,7 +7,7 @@ import html
 import re
 from pathlib import Path
 
-ASSETS = Path(__file__).resolve().parents[1] / "assets"
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
 
 def screen_lines(svg: Path) -> list[str]:

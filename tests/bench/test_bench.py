@@ -10,17 +10,16 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from bench.__main__ import QUICK_ALL, _selected
+from bench.__main__ import BENCHMARKS, QUICK_ALL, _selected
 from bench.__main__ import main as bench_main
 from bench.common import Settings
 from bench.report import BEGIN_MARK, END_MARK, markdown, update_document
 from core.backend import default_backend
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
@@ -65,9 +64,10 @@ def test_quick_mode_runs_and_writes_results(tmp_path: Path) -> None:
 
 def test_report_without_results_names_the_commands(tmp_path: Path) -> None:
     text = markdown(tmp_path)
-    for name in ("accuracy-seed", "overhead", "responsiveness", "coldstart", "mistakes"):
+    names = ("accuracy-seed", "overhead", "responsiveness", "coldstart", "mistakes")
+    for name in (*names, "stop-latency", "improved-cost"):
         assert f"uv run python -m bench --only {name}" in text
-    assert "## GPU" in text
+    assert "## GPU" not in text, "the GPU tables come from bench/results/gpu only"
 
 
 def test_the_document_keeps_everything_outside_its_generated_block(tmp_path: Path) -> None:
@@ -92,7 +92,9 @@ def test_quick_mode_runs_one_accuracy_preset_unless_asked() -> None:
         "accuracy-seed-deep",
         "accuracy-improved",
     ]
-    assert _selected(None, quick=False)[-1] == "accuracy-improved"
+    full = _selected(None, quick=False)
+    assert full == list(BENCHMARKS), "a full run runs every benchmark, each once"
+    assert "accuracy-improved" in full and "cost-seed-file" in full
 
 
 def test_quick_results_never_go_to_the_real_results_folder(
@@ -241,8 +243,16 @@ def _harness_config(seed: int = 0) -> dict[str, object]:
     return {
         "epochs": 10, "model": "seed", "batch_size": 32, "val_split": 0.2, "seed": seed,
         "limit_train": None, "limit_test": None, "data_dir": DATA_DIR, "patience": None,
-        "augment": False, "backend": default_backend(),
+        "augment": False, "backend": default_backend(), "hyperparameters": SEED_TRAINING,
+        "model_file": None, "model_sha256": None, "study": None, "trial": None,
     }  # fmt: skip
+
+
+SEED_TRAINING = {
+    "optimizer": "adam", "learning_rate": 0.001, "weight_decay": 0.0, "momentum": 0.9,
+    "label_smoothing": 0.0, "schedule": "constant", "warmup_epochs": 0.0,
+}  # fmt: skip
+"""The seed preset's own training settings, as config.json records them."""
 
 
 def _write_run(
@@ -316,6 +326,11 @@ DIFFERENCES: dict[str, tuple[dict[str, object], dict[str, object] | None, str]] 
     "limit train": ({"limit_train": 2000}, {}, "limit_train"),
     "limit test": ({"limit_test": 500}, {}, "limit_test"),
     "patience": ({"patience": 3}, {}, "patience"),
+    "learning rate": (
+        {"hyperparameters": {**SEED_TRAINING, "learning_rate": 0.01}},
+        {},
+        "hyperparameters",
+    ),
     "no patience key (older code)": ({"patience": DROP}, {}, "patience"),
     "data source": ({"data_dir": None}, {}, "data_dir"),
     "other data folder": ({"data_dir": "/elsewhere"}, {}, "data_dir"),
@@ -481,11 +496,13 @@ def test_the_cold_start_figures_in_benchmarks_md_are_the_result_file_s() -> None
     import re
 
     from bench.common import read_results
+    from bench.provenance import Provenance
     from bench.report import coldstart_section
 
     results = read_results(ROOT / "bench" / "results")
     prose, generated = _document_parts()
-    assert "\n".join(coldstart_section(results)).strip() in generated
+    reference = generated.split("against commit ", 1)[1].split(" ", 1)[0]
+    assert "\n".join(coldstart_section(results, Provenance(reference))).strip() in generated
 
     medians = {
         round(float(figure), 1)
@@ -543,59 +560,3 @@ def test_the_overhead_table_has_the_app_over_the_cli_per_round() -> None:
     whole, steady = app_over_cli(runs)
     assert whole == pytest.approx([1.05, 0.95])
     assert steady == pytest.approx([13 / 12, 1.0])
-
-
-@pytest.mark.parametrize(
-    ("label", "result_file"),
-    [
-        ("`seed`", "accuracy-seed.json"),
-        ("`seed --augment`", "accuracy-seed-augment.json"),
-        ("`improved`", "accuracy-improved.json"),
-    ],
-)
-def test_the_time_to_accuracy_rows_are_the_accuracy_results(label: str, result_file: str) -> None:
-    """Each current preset's time-to-accuracy row in BENCHMARKS.md is what
-    ``bench.time_to_accuracy`` computes from the accuracy benchmark's result file (all but the
-    preset's name and its MFLOP, which need Keras): a re-run that is not carried over, or a
-    figure typed by hand, fails here."""
-    from bench.time_to_accuracy import markdown, summarize_runs
-
-    [row] = summarize_runs([str(ROOT / "bench" / "results" / result_file)])
-    cells = markdown([row]).splitlines()[-1].split(" | ")[1:-1]
-    section = (ROOT / "BENCHMARKS.md").read_text(encoding="utf-8").split("### Time to accuracy")[1]
-    documented = [line for line in section.splitlines() if line.startswith(f"| {label} |")]
-    assert len(documented) == 1, f"no single {label} row in the time-to-accuracy table"
-    assert documented[0].split(" | ")[1:-1] == cells
-
-
-@pytest.mark.real_data
-@pytest.mark.slow
-@pytest.mark.parametrize("optimizer", ["adamw", "sgd"])
-def test_the_search_script_trains_and_scores_a_candidate_as_train_does(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, optimizer: str
-) -> None:
-    """``bench.improved_search`` feeds uint8 images through core.batches and the presets'
-    preprocessing (it imported tf.data pipelines that no longer exist, unnoticed: bench/ is
-    not type-checked and nothing ran it)."""
-    from bench import improved_search
-    from core import models
-
-    results = tmp_path / "search.jsonl"
-    monkeypatch.setattr(improved_search, "RESULTS", results)
-    compiled: list[str] = []
-    real_compile = models.compile_model
-
-    def compile_model(model: Any, *args: Any, **kwargs: Any) -> None:
-        real_compile(model, *args, **kwargs)
-        compiled.append(type(model.optimizer).__name__)
-
-    monkeypatch.setattr(models, "compile_model", compile_model)
-    arguments = ["--arch", "vgg32", "--augment", "flip", "--epochs", "1", "--limit-train", "800"]
-    assert improved_search.main([*arguments, "--optimizer", optimizer]) == 0
-    assert compiled == [{"adamw": "AdamW", "sgd": "SGD"}[optimizer]]
-    record = json.loads(results.read_text(encoding="utf-8").splitlines()[-1])
-    assert record["params"] == 278_890, "the improved preset's layers"
-    assert record["mflop_per_image"] == pytest.approx(43.8, abs=0.1)
-    assert len(record["history"]) == 1
-    assert 0.1 < record["final_val_accuracy"] <= 1
-    assert 0.1 < record["final_val_accuracy_flip"] <= 1
