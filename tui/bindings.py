@@ -50,12 +50,25 @@ def app_bindings() -> list[BindingType]:
         *tab_bindings(),
         Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
         Binding("q", "quit", "Quit", tooltip="Quit (asks first while training)", id="app.quit"),
+        # ctrl+c and ctrl+q quit as q does, from anywhere (a dialog too): over SSH ctrl+c is
+        # what people press to leave a program, and Textual's own ctrl+c only said to press
+        # ctrl+q instead.
+        Binding(
+            "ctrl+c,ctrl+q",
+            "quit",
+            "Quit",
+            show=False,
+            priority=True,
+            tooltip="Quit (asks first while training)",
+            id="app.quit_anywhere",
+        ),
         Binding(
             "ctrl+s",
             "save_screenshot",
             "Screenshot",
             show=False,
-            tooltip="Save an SVG of the screen",
+            priority=True,
+            tooltip="Save an SVG of the screen (in a dialog too)",
             id="app.screenshot",
         ),
     ]

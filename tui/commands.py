@@ -7,10 +7,10 @@ from collections.abc import Iterable, Sequence
 
 from textual.binding import BindingType
 
-from core.config import MODEL_PRESETS
+from core.presets import PRESET_NAMES
 from tui.screens.help import HelpSection, key_rows
 from tui.tabs import AppTab
-from tui.tabs.base import Command
+from tui.tabs.base import PaletteCommand
 
 TRAIN_DIALOG_KEYS = [
     ("enter", "Start"),
@@ -20,14 +20,14 @@ TRAIN_DIALOG_KEYS = [
 ]
 
 
-def palette_commands(tabs: Iterable[AppTab]) -> list[Command]:
+def palette_commands(tabs: Iterable[AppTab]) -> list[PaletteCommand]:
     """(title, help, action) for the palette, named ``group: action``."""
-    commands: list[Command] = [
+    commands: list[PaletteCommand] = [
         ("Train: start…", "Open the training dialog (t)", "train"),
         ("Train: stop", "Stop after the current batch (s)", "stop"),
         ("Export: PNGs", "Accuracy/loss, misclassified grid, confusion matrix (e)", "export"),
     ]
-    for preset in MODEL_PRESETS:
+    for preset in PRESET_NAMES:
         commands.append(
             (
                 f"Model: use {preset} preset",
@@ -36,20 +36,29 @@ def palette_commands(tabs: Iterable[AppTab]) -> list[Command]:
             )
         )
     commands.append(
+        (
+            "Predict: classify image files…",
+            "Pictures or folders of them, classified by the run on show's model",
+            "predict_files",
+        )
+    )
+    commands.append(
         ("Log: open", "Show the log file (the ML runtime's output goes there)", "open_log")
     )
     for tab in tabs:
         commands += tab.commands()
-    commands.append(
-        ("App: save screenshot", "Save an SVG of the screen (ctrl+s)", "save_screenshot")
-    )
+    commands += [
+        ("App: save screenshot", "Save an SVG of the screen (ctrl+s)", "save_screenshot"),
+        ("App: keys", "Every key and command (?)", "help"),
+        ("App: quit", "Quit (q, ctrl+c; asks first while training)", "quit"),
+    ]
     return commands
 
 
 def help_sections(
     bindings: Iterable[BindingType],
     tabs: Iterable[AppTab],
-    commands: Sequence[Command],
+    commands: Sequence[PaletteCommand],
 ) -> list[HelpSection]:
     """Every key and palette command, grouped by where it works."""
     sections: list[HelpSection] = [

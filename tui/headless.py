@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
-from core.config import TrainConfig, default_batch_size
+from core.config import ConfigError, TrainConfig
 from core.data import DataError
+from core.errors import ExportError, RunError
 from core.events import (
     BatchProgress,
     EpochEnded,
@@ -24,11 +27,15 @@ from core.events import (
     TrainingStarted,
     TrainingStopped,
 )
-from core.export import ExportError, export_run
+from core.export import export_run
 from core.files import os_reason
+from core.hyperparameters import SETTING_NAMES
 from core.logs import default_log_path, native_stderr_to, quiet_tensorflow_env
-from core.runs import RunError, list_runs
-from core.session import NewRun, ResumeRun, RunRequest, RunSession, Signals
+from core.model_files import ModelFileError
+from core.presets import DEFAULT_MODEL
+from core.requests import NewRun, ResumeRun, RunRequest
+from core.runs.catalogue import list_runs
+from core.session import RunSession, Signals
 from tui.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 
 
@@ -130,24 +137,29 @@ def train_command(args: argparse.Namespace, runs_root: Path) -> int:
         # The data may have moved (--data-dir); the run's other settings stay its own.
         request = ResumeRun(args.resume, args.epochs, data_dir=args.data_dir)
     else:
-        request = NewRun(
-            TrainConfig(
-                epochs=args.epochs,
-                model=args.model or "seed",
-                batch_size=(
-                    default_batch_size(args.model or "seed")
-                    if args.batch_size is None
-                    else args.batch_size
-                ),
-                val_split=0.2 if args.val_split is None else args.val_split,
-                seed=args.seed or 0,
-                limit_train=args.limit_train,
-                limit_test=args.limit_test,
-                data_dir=args.data_dir,
-                patience=args.early_stop,
-                augment=bool(args.augment),
-            )
+        try:
+            config = TrainConfig().for_model(args.model or DEFAULT_MODEL)
+        except ConfigError as error:
+            print(f"fmnist-tui train: error: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        config = config.with_changes(
+            epochs=args.epochs,
+            val_split=0.2 if args.val_split is None else args.val_split,
+            seed=args.seed or 0,
+            limit_train=args.limit_train,
+            limit_test=args.limit_test,
+            data_dir=args.data_dir,
+            patience=args.early_stop,
+            augment=bool(args.augment),
         )
+        if args.batch_size is not None:
+            config = config.with_changes(batch_size=args.batch_size)
+        changed = {
+            name: getattr(args, name)
+            for name in SETTING_NAMES
+            if getattr(args, name, None) is not None
+        }
+        request = NewRun(config.with_training(**changed) if changed else config)
     signals = Signals()
     session = RunSession(runs_root, signals=signals)
     try:
@@ -190,6 +202,14 @@ def train_command(args: argparse.Namespace, runs_root: Path) -> int:
         except (RunError, DataError) as error:
             terminal.write(f"fmnist-tui train: error: {error}\n")
             return EXIT_USAGE
+        except ModelFileError as error:
+            # The user's own code raised: their traceback goes to the log, one line here.
+            if error.details:
+                sys.stderr.write(error.details)
+                sys.stderr.flush()
+            terminal.write(f"fmnist-tui train: error: {error}\n")
+            terminal.write(f"fmnist-tui train: log: {log_path}\n")
+            return EXIT_USAGE
         except KeyboardInterrupt:
             terminal.write("fmnist-tui train: interrupted\n")
             return EXIT_INTERRUPTED
@@ -214,15 +234,40 @@ def train_command(args: argparse.Namespace, runs_root: Path) -> int:
 
 
 def summary_command(model: str) -> int:
+    """The model's layers and parameter counts, then what it trains with by default."""
+    from core.compare import run_settings
+    from core.model_files import ModelFileError
+
+    try:
+        config = TrainConfig().for_model(model)
+    except ConfigError as error:
+        print(f"fmnist-tui summary: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     quiet_tensorflow_env()
     log_path = _log_path("summary")
     if log_path is None:
         return EXIT_USAGE
-    with native_stderr_to(log_path):
+    with native_stderr_to(log_path) as terminal:
+        from core.model_files import read_model_file
         from core.models import build_model, summarize
 
-        summary = summarize(build_model(model))
+        try:
+            source = None if config.is_preset else read_model_file(model)
+            summary = summarize(build_model(config.model, source=source))
+        except ModelFileError as error:
+            # Their own code: the traceback goes to the log, one line to the terminal.
+            if error.details:
+                sys.stderr.write(error.details)
+            terminal.write(f"fmnist-tui summary: error: {error}\n")
+            terminal.write(f"fmnist-tui summary: log: {log_path}\n")
+            return EXIT_USAGE
     print(summary.format_table())
+    settings = run_settings(config)
+    print(
+        f"Trains by default with: batch size {settings['batch']}, {settings['optimizer']} at "
+        f"learning rate {settings['lr']}, weight decay {settings['wd']}, label smoothing "
+        f"{settings['smoothing']}, schedule {settings['schedule']}, augment {settings['augment']}"
+    )
     return EXIT_OK
 
 
@@ -231,11 +276,12 @@ def export_command(run_dir: Path, out: Path | None, *, tensorboard: bool = False
         files = export_run(run_dir, out)
         if tensorboard:
             from core.history_csv import write_history_csv
-            from core.runs import load_run
+            from core.runs.catalogue import load_run
             from core.tensorboard_log import export_tensorboard
 
-            files.append(export_tensorboard(run_dir))
-            files.append(write_history_csv(run_dir, load_run(run_dir).history))
+            # Every file goes to --out when it is given: the run folder is then only read.
+            files.append(export_tensorboard(run_dir, out))
+            files.append(write_history_csv(out or run_dir, load_run(run_dir).history))
     except (RunError, ExportError) as error:
         print(f"fmnist-tui export: error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -244,26 +290,103 @@ def export_command(run_dir: Path, out: Path | None, *, tensorboard: bool = False
     return EXIT_OK
 
 
-def runs_command(root: Path) -> int:
+def runs_command(
+    root: Path, *, as_json: bool = False, sort: str = "started", reverse: bool = False
+) -> int:
+    """The saved runs side by side: a row each with the settings that differ between them
+    (those every run shares on one line above), or ``--json``, a record each."""
+    from core.compare import (
+        column_named,
+        listing_record,
+        shared_settings,
+        shared_text,
+        shown_columns,
+        sort_listings,
+    )
+
     try:
-        runs = list_runs(root)
+        runs = sort_listings(list_runs(root), column_named(sort), reverse=reverse)
     except RunError as error:
         print(f"fmnist-tui runs: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    if as_json:
+        print(json.dumps([listing_record(run) for run in runs], indent=2, allow_nan=False))
+        return EXIT_OK
     if not runs:
         print(f"no runs in {root}")
         return EXIT_OK
-    header = f"{'started':<19}  {'model':<9}  {'epochs':>7}  {'status':<11}  {'test acc':>8}  run"
-    print(header)
-    for run in runs:
-        started = run.started.strftime("%Y-%m-%d %H:%M:%S") if run.started else "?"
-        accuracy = f"{run.test_accuracy:.4f}" if run.test_accuracy is not None else "-"
-        print(
-            f"{started:<19}  {run.model_label:<9}  {run.epochs_text:>7}  {run.status:<11}  "
-            f"{accuracy:>8}  {run.path}"
-        )
+    shared = shared_settings(runs)
+    if shared:
+        print(f"all runs: {shared_text(shared)}")
+    # Each row ends with the folder's full path instead of its name, ready to copy.
+    columns = [column for column in shown_columns(runs) if column.name != "folder"]
+    cells = [[column.text(run) for column in columns] for run in runs]
+    widths = [
+        max(len(column.header), *(len(row[i]) for row in cells)) for i, column in enumerate(columns)
+    ]
+
+    def line(texts: list[str], last: str) -> str:
+        padded = [
+            text.rjust(width) if column.numeric else text.ljust(width)
+            for column, text, width in zip(columns, texts, widths, strict=True)
+        ]
+        return "  ".join([*padded, last])
+
+    print(line([column.header.lower() for column in columns], "run"))
+    indent = " " * (widths[0] + 2)
+    for run, row in zip(runs, cells, strict=True):
+        print(line(row, str(run.path)))
         if run.problem:
-            print(f"{'':<19}  damaged: {run.problem}")
+            print(f"{indent}damaged: {run.problem}")
         elif run.resumable:
-            print(f"{'':<19}  resume: fmnist-tui train --resume {run.path}")
+            print(f"{indent}resume: fmnist-tui train --resume {run.path}")
     return EXIT_OK
+
+
+def delete_command(run_dirs: Sequence[Path], *, yes: bool) -> int:
+    """Delete run folders, after asking on the terminal unless ``yes``. A run being trained,
+    or anything that is not a run folder, is refused before anything is deleted."""
+    from core.runs.delete import check_deletable, delete_run
+
+    unique = list(dict.fromkeys(Path(os.path.abspath(path)) for path in run_dirs))
+    refused = False
+    for run_dir in unique:
+        try:
+            check_deletable(run_dir)
+        except RunError as error:
+            print(f"fmnist-tui delete: error: {error}", file=sys.stderr)
+            refused = True
+    if refused:
+        return EXIT_USAGE
+    count = f"{len(unique)} run{'s' if len(unique) != 1 else ''}"
+    if not yes:
+        if not sys.stdin.isatty():
+            print(
+                f"fmnist-tui delete: error: not deleting {count} without --yes "
+                "(no terminal to ask on)",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        # The question goes to stderr, as rm -i asks: stdout may be a file or a pipe.
+        for run_dir in unique:
+            sys.stderr.write(f"  {run_dir}\n")
+        sys.stderr.write(f"delete {count}? [y/N] ")
+        sys.stderr.flush()
+        try:
+            answer = sys.stdin.readline()
+        except KeyboardInterrupt:
+            answer = ""
+            sys.stderr.write("\n")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing deleted")
+            return EXIT_OK
+    failed = False
+    for run_dir in unique:
+        try:
+            delete_run(run_dir)
+        except RunError as error:
+            print(f"fmnist-tui delete: error: {error}", file=sys.stderr)
+            failed = True
+            continue
+        print(f"deleted {run_dir}")
+    return EXIT_USAGE if failed else EXIT_OK

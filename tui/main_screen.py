@@ -1,8 +1,9 @@
 """The app's one screen: the tabs from the registry, the footer, and what passes between tabs.
 
 The App keeps the global keys, the palette, help, the engine and quitting (``tui.app``); this
-screen lays the tabs out, switches between them, and routes what one tab asks of another (a
-confusion cell filters the mistakes; a saved run's curves overlay the Train tab's charts).
+screen lays the tabs out, hands them what changed (:meth:`MainScreen.draw`), switches between
+them, and routes what one tab asks of another that changes no state (a confusion cell filters
+the mistakes).
 """
 
 from __future__ import annotations
@@ -21,14 +22,12 @@ from textual.widget import Widget
 from textual.widgets import Header, Static, TabbedContent
 
 from core.files import os_reason
-from tui.messages import OverlayLoaded
-from tui.tabs import TABS, AppTab, MistakesTab, RunsTab, TabContext, TrainTab
+from tui.tabs import TABS, AppTab, MistakesTab, TabContext, TrainTab
 from tui.widgets.confusion import ConfusionView
 from tui.widgets.footer import KeysFooter
-from tui.widgets.runs_table import RunsTable
 
 if TYPE_CHECKING:
-    from tui.state import AppState
+    from tui.state import AppState, Changes
 
 MIN_WIDTH: Final = 80
 MIN_HEIGHT: Final = 24
@@ -85,6 +84,14 @@ class MainScreen(Screen[None]):
 
     # --- Tabs -------------------------------------------------------------------------------
 
+    def draw(self, changes: Changes) -> None:
+        """Hand what a report or request changed to every tab."""
+        state = self.state
+        for tab in self.tabs:
+            if changes.shown_run:
+                tab.show_run(state.shown, state)
+            tab.apply(changes, state)
+
     @property
     def tabs(self) -> tuple[AppTab, ...]:
         return tuple(self._tabs.values())
@@ -118,6 +125,17 @@ class MainScreen(Screen[None]):
         finally:
             self._focus_settled.set()
 
+    def _reset_focus(self, widget: Widget, avoiding: list[Widget] | None = None) -> None:
+        # Textual's ``Widget._on_hide`` blurs a focused widget that hides, and the screen hands
+        # the focus to a sibling. While a tab switch waits to focus the new tab's widget
+        # (show_tab), the widgets of the pane being hidden let go of the focus instead: handed
+        # to a sibling in that pane, the sibling's own hiding passed it on again, to the tab
+        # bar, after the new tab's widget had taken it, and the keys typed next went there.
+        if not self._focus_settled.is_set() and self.focused is widget:
+            self.set_focus(None, scroll_visible=False)
+            return
+        super()._reset_focus(widget, avoiding)
+
     async def focus_applied(self, timeout: float) -> bool:
         """Wait until the tab shown last has asked for its focus; whether it had to wait."""
         if self._focus_settled.is_set():
@@ -129,7 +147,8 @@ class MainScreen(Screen[None]):
     @on(TabbedContent.TabActivated, "#tabs")
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
         pane_id = event.pane.id
-        if pane_id in self._tabs and self.focused is None:
+        # During show_tab the new tab is focused after the frame; this is for other ways in.
+        if pane_id in self._tabs and self.focused is None and self._focus_settled.is_set():
             self._tabs[pane_id].focus_default()
 
     # --- Screenshots ------------------------------------------------------------------------
@@ -156,11 +175,26 @@ class MainScreen(Screen[None]):
 
     # --- Size -------------------------------------------------------------------------------
 
+    def _set_breakpoint_classes(self, width: int, height: int) -> None:
+        """The app's breakpoint classes (``-wide``, ``-tall``...) for this size, now.
+
+        Textual sets them when the screen gets its first resize event, which comes after the
+        first frame (half a second after it in tmux): that frame drew the narrow layout.
+        """
+        app = self.app
+        for breakpoints, extent in (
+            (app.HORIZONTAL_BREAKPOINTS or [], width),
+            (app.VERTICAL_BREAKPOINTS or [], height),
+        ):
+            reached = [name for least, name in sorted(breakpoints) if extent >= least]
+            self.update_classes({name: reached[-1:] == [name] for _, name in breakpoints})
+
     def on_resize(self, event: events.Resize) -> None:
         self._describe_size(event.size)
 
     def _describe_size(self, size: Size | None = None) -> None:
         width, height = size or self.app.size
+        self._set_breakpoint_classes(width, height)
         # Below 120 columns the Mistakes tab's keys and the app's only fit without padding
         # and without the palette hint (the help screen names ctrl+p).
         footer = self._widget("KeysFooter", KeysFooter)
@@ -179,29 +213,5 @@ class MainScreen(Screen[None]):
 
     @on(ConfusionView.CellSelected)
     def _cell_selected(self, message: ConfusionView.CellSelected) -> None:
-        self.tab(MistakesTab).set_filter(message.true_label, message.predicted_label)
+        self.tab(MistakesTab).show_cell(message.true_label, message.predicted_label)
         self.show_tab(MistakesTab.tab_id)
-
-    @on(RunsTable.CompareRun)
-    def _compare_run(self, message: RunsTable.CompareRun) -> None:
-        label = message.path.name
-        train = self.tab(TrainTab)
-        if train.overlay_label == label:
-            train.remove_overlay()
-            self.notify(f"Removed the overlay of {label}")
-            return
-        if self.state.shown is not None and self.state.shown.run_id == label:
-            self.notify("That run is the one on show: pick another to overlay", severity="warning")
-            return
-        self.tab(RunsTab).load_overlay(message.path)
-
-    def on_overlay_loaded(self, message: OverlayLoaded) -> None:
-        if not message.history:
-            self.notify(f"{message.label} has no finished epoch to draw", severity="warning")
-            return
-        train = self.tab(TrainTab)
-        train.set_overlay(message.label, message.history)
-        train.note(
-            f"Overlaid {message.label} (purple: train, grey: validation); c again removes it"
-        )
-        self.show_tab(TrainTab.tab_id)

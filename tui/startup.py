@@ -70,12 +70,10 @@ def run_app(
     engine = TrainingEngine(
         dataset_loader=default_loader,
         runs_root=runs_dir,
-        preset=model,
+        model=model,
         data_config=base_config,
     )
-    app = FmnistApp(
-        engine=engine, runs_dir=runs_dir, preset=model, base_config=base_config, log_path=log_path
-    )
+    app = FmnistApp(engine=engine, runs_dir=runs_dir, base_config=base_config, log_path=log_path)
     try:
         with native_stderr_to(log_path) as terminal:
             app.driver_class = _driver_drawing_on(terminal, app.driver_class)

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Label, Static
+from textual.widgets import Footer, Label, Static
 
 HelpSection = tuple[str, Sequence[tuple[str, str]]]
 """A heading and its (key, what it does) rows."""
@@ -45,7 +45,8 @@ def help_renderable(sections: Sequence[HelpSection]) -> RenderableType:
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,question_mark", "close", "Close", id="help.close"),
+        Binding("escape", "close", "Close", id="help.close"),
+        Binding("q,question_mark", "close", "Close", show=False, id="help.close_keys"),
     ]
 
     def __init__(self, sections: Sequence[HelpSection]) -> None:
@@ -57,7 +58,9 @@ class HelpScreen(ModalScreen[None]):
             yield Label("Keys", classes="dialog-title")
             with VerticalScroll(id="help-body"):
                 yield Static(help_renderable(self.sections), markup=False)
-            yield Static("Esc closes · ↑↓ scroll", classes="dialog-hint")
+            yield Static("Esc, q or ? closes · ↑↓ scroll", classes="dialog-hint")
+        # Its own footer, over the main screen's: there "q Quit" would be wrong, q closes this.
+        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#help-body").focus()

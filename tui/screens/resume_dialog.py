@@ -13,7 +13,7 @@ from textual.validation import ValidationResult
 from textual.widgets import Button, Input, Label, Static
 
 from core.config import MAX_EPOCHS, ConfigError, parse_epochs
-from core.runs import RunListing
+from core.runs.catalogue import RunListing
 from tui.screens.train_dialog import ParsedBy
 from tui.widgets.inputs import NumberInput
 

@@ -11,9 +11,10 @@ from tui.tabs.base import AppTab, TabContext, W
 from tui.tabs.confusion import ConfusionTab
 from tui.tabs.mistakes import MistakesTab
 from tui.tabs.runs import RunsTab
+from tui.tabs.sweep import SweepTab
 from tui.tabs.train import TrainTab
 
-TABS: tuple[type[AppTab], ...] = (TrainTab, MistakesTab, ConfusionTab, RunsTab)
+TABS: tuple[type[AppTab], ...] = (TrainTab, MistakesTab, ConfusionTab, RunsTab, SweepTab)
 
 __all__ = [
     "TABS",
@@ -21,6 +22,7 @@ __all__ = [
     "ConfusionTab",
     "MistakesTab",
     "RunsTab",
+    "SweepTab",
     "TabContext",
     "TrainTab",
     "W",

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 W = TypeVar("W", bound=Widget)
 HelpRow = tuple[str, str]
 """A key (as shown) and what it does."""
-Command = tuple[str, str, str]
+PaletteCommand = tuple[str, str, str]
 """A palette command: title (``group: action``), help text, and the app action it runs."""
 
 
@@ -66,7 +66,7 @@ class AppTab(TabPane):
         """This tab's keys for the help screen."""
         return []
 
-    def commands(self) -> list[Command]:
+    def commands(self) -> list[PaletteCommand]:
         """This tab's entries in the command palette."""
         return []
 

@@ -1,4 +1,5 @@
-"""The Runs tab: every saved run; open one, resume it, or overlay its curves on the charts."""
+"""The Runs tab: every saved run side by side; open one, resume it, overlay its curves on the
+charts, sort them by any column, or delete one."""
 
 from __future__ import annotations
 
@@ -12,15 +13,21 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Static
 
-from core.runs import RunListing
-from tui.messages import OverlayLoaded, RunLoaded, RunLoadFailed, RunsListed
+from core.compare import shared_settings, shared_text
+from core.runs.catalogue import RunListing
+from tui.messages import Reported
+from tui.reports import OverlayLoaded, RunDeleted, RunLoaded, RunsListed, WorkFailed
+from tui.screens.confirm_delete import ConfirmDelete
 from tui.screens.help import key_rows
 from tui.screens.resume_dialog import ResumeDialog
-from tui.tabs.base import AppTab, Command, HelpRow, TabContext
+from tui.tabs.base import AppTab, HelpRow, PaletteCommand, TabContext
 from tui.widgets.runs_table import RunsTable
 
 if TYPE_CHECKING:
-    from tui.state import AppState
+    from tui.state import AppState, Changes
+
+OPEN_FAILED = "The run could not be opened"
+DELETE_FAILED = "The run could not be deleted"
 
 
 class RunsTab(AppTab):
@@ -30,8 +37,22 @@ class RunsTab(AppTab):
     widgets: ClassVar[tuple[tuple[str, type[Widget]], ...]] = (
         ("#runs-table", RunsTable),
         ("#runs-heading", Static),
+        ("#runs-shared", Static),
     )
     help_title: ClassVar[str | None] = "Runs tab"
+    # The heading is one line, the folder last: a long path is cut short rather than
+    # wrapped out of view. The shared settings wrap onto a second line rather than be cut.
+    DEFAULT_CSS = """
+    #runs-heading {
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
+    #runs-shared {
+        height: auto;
+        padding: 0 1;
+        color: $text-muted;
+    }
+    """
 
     class ResumeRequested(Message):
         """Resume the run in ``path``: to its planned epochs, or ``epochs`` more."""
@@ -47,6 +68,7 @@ class RunsTab(AppTab):
 
     def compose(self) -> ComposeResult:
         yield Static(f"Saved runs in {self.runs_dir}", id="runs-heading", markup=False)
+        yield Static("", id="runs-shared", markup=False)
         yield RunsTable(id="runs-table")
 
     @property
@@ -57,23 +79,37 @@ class RunsTab(AppTab):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="runs", name="list runs")
     def refresh_runs(self) -> None:
-        from core.runs import RunError, list_runs
+        from core.errors import RunError
+        from core.runs.catalogue import list_runs
 
         try:
             listings = list_runs(self.runs_dir)
         except RunError as error:
-            self.post_message(RunLoadFailed(str(error), "Saved runs could not be listed"))
+            self.post_message(Reported(WorkFailed("Saved runs could not be listed", str(error))))
             return
-        self.post_message(RunsListed(listings))
+        self.post_message(Reported(RunsListed(tuple(listings))))
 
-    def on_runs_listed(self, message: RunsListed) -> None:
+    def apply(self, changes: Changes, state: AppState) -> None:
+        if not changes.runs:
+            return
+        self.table.set_runs(state.runs)
+        shared = shared_settings(state.runs)
+        shared_line = self.widget("#runs-shared", Static)
+        shared_line.display = bool(shared)
+        label = "all" if len(state.runs) > 1 else "settings"
+        shared_line.update(f"{label}: {shared_text(shared)}" if shared else "")
+        self._draw_heading()
+
+    def _draw_heading(self) -> None:
+        count = len(self.table.listings)
+        runs = f"{count} saved run{'s' if count != 1 else ''}"
+        order = f" · by {self.table.sort_label} · Enter opens one" if count else ""
+        self.widget("#runs-heading", Static).update(f"{runs}{order} · in {self.runs_dir}")
+
+    @on(RunsTable.Sorted)
+    def _sorted(self, message: RunsTable.Sorted) -> None:
         message.stop()
-        self.table.set_runs(message.listings)
-        count = len(message.listings)
-        self.widget("#runs-heading", Static).update(
-            f"{count} saved run{'s' if count != 1 else ''} in {self.runs_dir}"
-            + (" · Enter opens one" if count else "")
-        )
+        self._draw_heading()
 
     # --- Opening, resuming, overlaying ------------------------------------------------------
 
@@ -87,12 +123,13 @@ class RunsTab(AppTab):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load", name="open run")
     def _load_run(self, path: Path) -> None:
-        from core.runs import RunError, load_run
+        from core.errors import RunError
+        from core.runs.catalogue import load_run
 
         try:
-            self.post_message(RunLoaded(load_run(path)))
+            self.post_message(Reported(RunLoaded(load_run(path))))
         except RunError as error:
-            self.post_message(RunLoadFailed(str(error)))
+            self.post_message(Reported(WorkFailed(OPEN_FAILED, str(error))))
 
     @on(RunsTable.ResumeRun)
     def _resume_run(self, message: RunsTable.ResumeRun) -> None:
@@ -114,21 +151,67 @@ class RunsTab(AppTab):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="overlay", name="overlay run")
     def load_overlay(self, path: Path) -> None:
-        from core.runs import RunError, load_run
+        from core.errors import RunError
+        from core.runs.catalogue import load_run
 
         try:
             run = load_run(path)
         except RunError as error:
-            self.post_message(RunLoadFailed(str(error)))
+            self.post_message(Reported(WorkFailed(OPEN_FAILED, str(error))))
             return
-        self.post_message(OverlayLoaded(path.name, run.history))
+        self.post_message(Reported(OverlayLoaded(path.name, run.history, run.config)))
+
+    # --- Deleting ---------------------------------------------------------------------------
+
+    @on(RunsTable.DeleteRun)
+    def _delete_asked(self, message: RunsTable.DeleteRun) -> None:
+        message.stop()
+        run = message.run
+        refusal = self.delete_refusal(run)
+        if refusal is not None:
+            self.notify(refusal, severity="warning")
+            return
+        self.app.push_screen(ConfirmDelete(run), partial(self._delete_chosen, run.path))
+
+    def delete_refusal(self, run: RunListing) -> str | None:
+        """Why ``run`` cannot be deleted now (``None``: it can, once the user says so)."""
+        state = self.state
+        live = state.live
+        # Until a requested run has started, the run it trains may be this one (a resume).
+        if state.training and (
+            state.awaiting_run
+            or live is None
+            or live.run_id == run.path.name
+            or live.run_dir == run.path
+        ):
+            return f"{run.path.name} is being trained: stop it (s) before deleting it"
+        if run.status == "running":
+            return f"{run.path.name} is being trained by another process"
+        return None
+
+    def _delete_chosen(self, path: Path, delete: bool | None) -> None:
+        if delete:
+            self._delete_run(path)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="delete", name="delete run")
+    def _delete_run(self, path: Path) -> None:
+        from core.errors import RunError
+        from core.runs.delete import delete_run
+
+        try:
+            delete_run(path)
+        except RunError as error:
+            self.post_message(Reported(WorkFailed(DELETE_FAILED, str(error))))
+            return
+        # The state marks the listing stale, and the app lists the runs again.
+        self.post_message(Reported(RunDeleted(path)))
 
     # --- Help and palette -------------------------------------------------------------------
 
     def help_rows(self) -> list[HelpRow]:
         return [("↑ / ↓", "Move"), *key_rows(RunsTable.BINDINGS)]
 
-    def commands(self) -> list[Command]:
+    def commands(self) -> list[PaletteCommand]:
         return [
             ("Run: open a saved run", "Pick a run on the Runs tab", "show_tab('runs')"),
             ("Runs: refresh", "Read the runs folder again", "refresh_runs"),

@@ -5,21 +5,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar, Final
 
-from textual.app import ComposeResult
+from textual.app import ComposeResult, RenderResult
 from textual.containers import Container, Horizontal
 from textual.widget import Widget
 from textual.widgets import Static
 
 from core.events import EpochMetrics
-from core.runs import parse_started
-from tui.tabs.base import AppTab, HelpRow, TabContext
-from tui.widgets.charts import MetricChart
+from tui.tabs.base import AppTab, TabContext
+from tui.widgets.charts import ChartOverlay, MetricChart
 from tui.widgets.log_pane import LogPane
-from tui.widgets.progress import ProgressLine
+from tui.widgets.progress_line import ProgressLine
 from tui.widgets.summary import ModelSummaryView
 
 if TYPE_CHECKING:
-    from core.summary import ModelSummary
     from tui.state import AppState, Changes, RunView
 
 TICK_S: Final = 0.25
@@ -28,12 +26,23 @@ the charts take turns on it, one per tick, so no frame builds both plotext figur
 BATCH_REDRAW_S: Final = 1.0
 """While training, new running points redraw a chart at most once a second: at its first turn
 a second or more after its last redraw, so every 1 to 1.5 s (a chart's turns come every half
-second, and a turn that runs a millisecond early waits for the next). A redraw (the
-plotext figure, then its lines) costs the UI thread 5-10 ms, and on a 2-core machine every
-millisecond of it is taken from training: at four redraws a second the app trained 1.08x
-slower than ``fmnist-tui train``, at two 1.03-1.06x, at one 0.99 (median of 16 interleaved
-rounds, BENCHMARKS.md). An epoch's end, a saved run, an overlay or a marker still redraws at
-the chart's next turn (within half a second)."""
+second, and a turn that runs a millisecond early waits for the next). Each redraw takes UI
+thread time that, on a small machine, training loses: BENCHMARKS.md's overhead table has the
+app against ``fmnist-tui train`` at this rate. An epoch's end, a saved run, an overlay or a
+marker still redraws at the chart's next turn (within half a second)."""
+
+
+class StatusLine(Static):
+    """The device and the data of the run on show, fitted to the line's width each time it
+    is drawn (so a resize refits it): the sample counts stay whole where the folder would
+    not fit."""
+
+    def __init__(self, state: AppState, *, id: str | None = None) -> None:
+        super().__init__(state.status_line(), id=id, markup=False)
+        self._state = state
+
+    def render(self) -> RenderResult:
+        return self._state.status_line(self.content_size.width or None)
 
 
 class TrainTab(AppTab):
@@ -47,7 +56,7 @@ class TrainTab(AppTab):
         ("#log", LogPane),
         ("#progress", ProgressLine),
         ("#test-accuracy", Static),
-        ("#status", Static),
+        ("#status", StatusLine),
         ("#gpu", Static),
     )
 
@@ -58,7 +67,7 @@ class TrainTab(AppTab):
         """Training progress arrived since the progress line was last drawn."""
 
     def compose(self) -> ComposeResult:
-        yield Static(self.context.loading, id="status", markup=False)
+        yield StatusLine(self.state, id="status")
         yield Static("", id="gpu", markup=False)
         with Horizontal(id="progress-row"):
             yield ProgressLine(id="progress")
@@ -67,7 +76,8 @@ class TrainTab(AppTab):
             with Container(id="charts"):
                 yield MetricChart("accuracy", id="accuracy-chart")
                 yield MetricChart("loss", id="loss-chart")
-            yield ModelSummaryView(id="summary")
+            runtime = self.state.runtime
+            yield ModelSummaryView(f"Loading {runtime} to build the model…", id="summary")
             yield LogPane(self.context.log_path, id="log")
 
     def on_mount(self) -> None:
@@ -100,22 +110,16 @@ class TrainTab(AppTab):
         return self.widget("#test-accuracy", Static)
 
     @property
-    def status(self) -> Static:
-        return self.widget("#status", Static)
+    def status(self) -> StatusLine:
+        return self.widget("#status", StatusLine)
 
     # --- Drawing ----------------------------------------------------------------------------
 
-    def note(self, text: str, style: str = "") -> None:
-        self.log_pane.add(text, style)
-
-    def show_status(self, text: str) -> None:
-        self.status.update(text)
-
-    def show_gpu(self, text: str) -> None:
+    def _show_gpu(self, text: str | None) -> None:
         """The live GPU line (utilisation, memory, temperature), shown once a GPU reports."""
         gpu = self.widget("#gpu", Static)
-        gpu.update(text)
-        gpu.display = True
+        gpu.update(text or "")
+        gpu.display = text is not None
 
     def show_progress(self, state: AppState) -> None:
         line = self.progress_line
@@ -123,11 +127,11 @@ class TrainTab(AppTab):
         if state.progress is None:
             line.message = state.message
 
-    def show_summary(self, summary: ModelSummary, preset: str) -> None:
-        self.summary.set_summary(summary, preset)
-
-    def show_building(self, preset: str) -> None:
-        self.summary.show_message(f"Building {preset}…")
+    def _show_summary(self, state: AppState) -> None:
+        if state.summary is None:
+            self.summary.show_message(f"Building {state.summary_model}…")
+        else:
+            self.summary.set_summary(state.summary, state.summary_model)
 
     def show_run(self, run: RunView | None, state: AppState) -> None:
         history: Sequence[EpochMetrics] = run.history if run is not None else ()
@@ -140,7 +144,8 @@ class TrainTab(AppTab):
 
     def _show_accuracy(self, run: RunView | None) -> None:
         accuracy = self.test_accuracy
-        if run is None or run.evaluation is None:
+        # While a run trains on, its last evaluation is of weights it no longer has.
+        if run is None or run.evaluation is None or run.status == "running":
             accuracy.display = False
             return
         accuracy.update(f"Test accuracy: {run.evaluation.test_accuracy:.4f}")
@@ -148,13 +153,19 @@ class TrainTab(AppTab):
 
     def apply(self, changes: Changes, state: AppState) -> None:
         for text, style in changes.notes:
-            self.note(text, style)
+            self.log_pane.add(text, style)
+        if changes.status:
+            self.status.refresh()
+        if changes.gpu:
+            self._show_gpu(state.gpu_line)
         accuracy_chart, loss_chart = self.charts
         if changes.final_epoch is not None:
             for chart in self.charts:
                 chart.set_final_epoch(changes.final_epoch)
-        if changes.summary is not None and state.shown is not None:
-            self.show_summary(changes.summary, state.shown.model)
+        if changes.summary:
+            self._show_summary(state)
+        if changes.overlays:
+            self._show_overlays(state)
         if changes.chart_point is not None:
             point = changes.chart_point
             accuracy_chart.add_batch(point.position, point.accuracy)
@@ -188,19 +199,10 @@ class TrainTab(AppTab):
 
     # --- Overlays ---------------------------------------------------------------------------
 
-    @property
-    def overlay_label(self) -> str | None:
-        return self.charts[0].overlay_label
-
-    def remove_overlay(self) -> None:
+    def _show_overlays(self, state: AppState) -> None:
+        overlays = [
+            ChartOverlay(overlay.label, overlay.legend or overlay.label, overlay.history)
+            for overlay in state.overlays
+        ]
         for chart in self.charts:
-            chart.set_overlay(None)
-
-    def set_overlay(self, label: str, history: Sequence[EpochMetrics]) -> None:
-        started = parse_started(label)
-        legend = f"{started:%H:%M}" if started else label[:8]
-        for chart in self.charts:
-            chart.set_overlay(label, history, legend=legend)
-
-    def help_rows(self) -> list[HelpRow]:
-        return []
+            chart.set_overlays(overlays)

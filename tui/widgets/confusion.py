@@ -1,4 +1,5 @@
-"""The confusion matrix as a heat-mapped table whose off-diagonal cells open their mistakes."""
+"""The confusion matrix as a heat-mapped table whose cells open their test examples: a
+diagonal cell the correct predictions of its class, any other cell its mistakes."""
 
 from __future__ import annotations
 
@@ -15,21 +16,8 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from core.evaluation import CLASS_NAMES, NUM_CLASSES, Evaluation
+from core.evaluation import CLASS_NAMES, NUM_CLASSES, SHORT_CLASS_NAMES, Evaluation
 
-ROW_NAMES: Final = (
-    "T-shirt",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Boot",
-)
-"""Class names short enough for row labels."""
 COLUMN_NAMES: Final = (
     "Tee",
     "Trous",
@@ -45,12 +33,12 @@ COLUMN_NAMES: Final = (
 """Class names short enough for 6-cell columns, so the table fits in 80 columns."""
 
 EMPTY_MESSAGE: Final = "No evaluation yet: train a model (press t)"
-LEGEND: Final = "rows: true class · columns: predicted · enter on a red cell: its mistakes"
+LEGEND: Final = "rows: true class · columns: predicted · enter on a cell: its test images"
 
 _COUNT_WIDTH: Final = 6
 _ACCURACY_WIDTH: Final = 7
 _ACCURACY_COLUMN: Final = NUM_CLASSES
-_LABEL_WIDTH: Final = max(len(name) for name in ROW_NAMES) + 1
+_LABEL_WIDTH: Final = max(len(name) for name in SHORT_CLASS_NAMES) + 1
 
 _CORRECT_LOW: Final = Color(28, 58, 36)
 _CORRECT_HIGH: Final = Color(38, 160, 72)
@@ -110,8 +98,9 @@ class ConfusionTable(DataTable[Text]):
         Binding(
             "enter",
             "select_cursor",
-            "Show mistakes",
-            tooltip="Show the mistakes in this cell on the Mistakes tab",
+            "Show images",
+            tooltip="Show this cell's test images on the Mistakes tab (on the diagonal: the "
+            "correct predictions of its class)",
             id="confusion.select",
         ),
     ]
@@ -120,7 +109,7 @@ class ConfusionTable(DataTable[Text]):
 class ConfusionView(Vertical):
     """A 10x10 confusion matrix: rows are true classes, columns predicted ones.
 
-    Pressing Enter on an off-diagonal cell posts `ConfusionView.CellSelected`.
+    Pressing Enter on a cell of the matrix posts `ConfusionView.CellSelected`.
     """
 
     DEFAULT_CSS = """
@@ -151,7 +140,8 @@ class ConfusionView(Vertical):
     """
 
     class CellSelected(Message):
-        """Enter was pressed on an off-diagonal cell: show these mistakes."""
+        """Enter was pressed on a cell: show its test examples (on the diagonal, the correct
+        predictions of a class; elsewhere, mistakes)."""
 
         def __init__(
             self, view: ConfusionView, true_label: int, predicted_label: int, count: int
@@ -236,7 +226,7 @@ class ConfusionView(Vertical):
         self._evaluation = evaluation
         table.clear()
         for true, cells in enumerate(confusion_cells(evaluation)):
-            label = Text(ROW_NAMES[true].ljust(_LABEL_WIDTH), style="bold")
+            label = Text(SHORT_CLASS_NAMES[true].ljust(_LABEL_WIDTH), style="bold")
             table.add_row(*cells, label=label, key=str(true))
         if first:
             masked = evaluation.confusion.copy()
@@ -293,12 +283,9 @@ class ConfusionView(Vertical):
             return
         true, predicted = event.coordinate.row, event.coordinate.column
         if predicted == _ACCURACY_COLUMN:
-            self.notify("Pick a cell of the matrix to see its mistakes", timeout=3)
-        elif true == predicted:
-            self.notify("Correct predictions are not mistakes", timeout=3)
+            self.notify("Pick a cell of the matrix to see its test images", timeout=3)
         elif (count := int(evaluation.confusion[true, predicted])) == 0:
-            self.notify(
-                f"No {CLASS_NAMES[true]} was predicted as {CLASS_NAMES[predicted]}", timeout=3
-            )
+            said = "right" if true == predicted else f"as {CLASS_NAMES[predicted]}"
+            self.notify(f"No {CLASS_NAMES[true]} was predicted {said}", timeout=3)
         else:
             self.post_message(self.CellSelected(self, true, predicted, count))

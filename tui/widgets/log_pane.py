@@ -149,6 +149,8 @@ class LogPane(RichLog):
         self.runtime = RuntimeNotices()
         self._runtime_entry: Text | None = None
         self._wrapped_width = 0
+        self._unwritten = False
+        """Lines came while the pane had no width (its tab hidden): they wait to be shown."""
 
     def on_mount(self) -> None:
         if self.log_path is not None:
@@ -163,11 +165,24 @@ class LogPane(RichLog):
         # written before the layout settled (or before the terminal was resized) would stay
         # cut off. Wrap them all again at the new width.
         width = event.size.width
-        if width != self._wrapped_width and self._entries:
+        if (width != self._wrapped_width or self._unwritten) and self._entries:
             self._rewrite()
         self._wrapped_width = width
 
+    def on_show(self) -> None:
+        # Shown again at the size it had: no resize comes, and the lines that arrived while
+        # hidden are still to be written.
+        if self._unwritten:
+            self._rewrite()
+
+    def _has_width(self) -> bool:
+        return self.scrollable_content_region.width > 0
+
     def _rewrite(self) -> None:
+        if not self._has_width():
+            self._unwritten = True
+            return
+        self._unwritten = False
         self.clear()
         for text in self._entries:
             self.write(text)
@@ -211,7 +226,12 @@ class LogPane(RichLog):
 
     def _show(self, text: Text) -> None:
         self._entries.append(text)
-        self.write(text)
+        if self._unwritten or not self._has_width():
+            # Hidden (its tab is not on show), RichLog would wrap the line at its minimum
+            # width, 20 columns, for good: it is written when the pane is shown.
+            self._unwritten = True
+        else:
+            self.write(text)
 
     def _show_external(self, line: str) -> None:
         kind = classify(line)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Final
 
 from rich import box
@@ -70,31 +71,63 @@ class ModelSummaryView(VerticalScroll):
 
     def __init__(
         self,
+        waiting: str = "",
         *,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
+        """
+        Args:
+            waiting: what it says until the first summary arrives.
+        """
         super().__init__(name=name, id=id, classes=classes)
+        self._waiting = waiting
         self.summary: ModelSummary | None = None
         self.preset: str | None = None
         self._drawn: tuple[ModelSummary, str, bool] | None = None
         """What the body shows: a resize that keeps it (a tab shown again) redraws nothing."""
 
     def compose(self) -> ComposeResult:
-        yield Static("Loading TensorFlow to build the model…", id="summary-body", markup=False)
+        yield Static(self._waiting, id="summary-body", markup=False)
 
     def show_message(self, text: str) -> None:
         self._drawn = None
         self.query_one("#summary-body", Static).update(Text(text, style="italic dim"))
+        self._show_rows_below()
 
     def set_summary(self, summary: ModelSummary, preset: str) -> None:
         self.summary = summary
         self.preset = preset
         self._render_summary()
+        self.call_after_refresh(self._show_rows_below)
 
     def on_resize(self) -> None:
         self._render_summary()
+        self.call_after_refresh(self._show_rows_below)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self._show_rows_below()
+
+    @property
+    def rows_below(self) -> int:
+        """Layer rows below the view (scroll down, or focus the summary and press down)."""
+        summary, preset = self.summary, self.preset
+        if summary is None or preset is None or self._drawn is None:
+            return 0
+        width = max(self.scrollable_content_region.width, 1)
+        # The headline, then the table's header and its rule, then one line per layer.
+        headline = len(f"{preset}  {summary.trainable_params:,} trainable params")
+        first_row = math.ceil(headline / width) + 2
+        shown_to = round(self.scroll_y) + self.scrollable_content_region.height
+        return max(0, min(len(summary.rows), len(summary.rows) + first_row - shown_to))
+
+    def _show_rows_below(self) -> None:
+        # At 80x24 the view holds three of the seed's eight layers: the scrollbar alone did
+        # not say that more were there.
+        below = self.rows_below
+        self.border_subtitle = f"▼ {below} more layer{'s' if below != 1 else ''}" if below else ""
 
     def _render_summary(self) -> None:
         if self.summary is None or self.preset is None:
