@@ -54,13 +54,16 @@ def diverge() -> dict[str, object]:
     import dataclasses
     import threading
 
-    from core import models
+    from core import presets
     from core.config import TrainConfig
     from core.data import prepare, synthetic_raw
     from core.events import TrainingFailed
     from core.training import train
 
-    models.PRESETS["seed"] = dataclasses.replace(models.PRESETS["seed"], learning_rate=1e10)
+    seed = presets.PRESETS["seed"]
+    presets.PRESETS["seed"] = dataclasses.replace(
+        seed, hyperparameters=dataclasses.replace(seed.hyperparameters, learning_rate=1e10)
+    )
     events: list[object] = []
     train(
         TrainConfig(epochs=2),
@@ -88,8 +91,8 @@ def device_loop() -> dict[str, object]:
     training.FIRST_STEPS_PER_EXECUTION = 4
     training.steps_per_execution_for = lambda seconds, backend: 4  # type: ignore[assignment]
     results = {}
-    for name, loop in (("scan", training._use_device_loop), ("python", lambda model: None)):
-        training._use_device_loop = loop  # type: ignore[assignment]
+    for name, loop in (("scan", training.prepare_train_function), ("python", lambda model: None)):
+        training.prepare_train_function = loop  # type: ignore[assignment]
         state = training.train(
             TrainConfig(epochs=2), lambda event: None, threading.Event(), dataset=dataset
         )

@@ -1,25 +1,36 @@
-"""Helpers shared by the test files: driving the app through Pilot, and the installed CLI."""
+"""Helpers shared by the test files: driving the app through Pilot, the installed CLI, and
+the CLI on each backend in a process of its own."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import Input
 
 from core import data
+from core.backend import BACKENDS, installed
 from core.config import TrainConfig
 from core.data import Dataset, RawData, write_idx
 from core.events import EpochEnded, TrainingEvent
-from core.session import ContinueRun, NewRun, ResumeRun, RunRequest, RunResult, RunSession
+from core.requests import ContinueRun, NewRun, ResumeRun, RunRequest
+from core.runs.layout import CHECKPOINTS_DIR
+from core.session import RunResult, RunSession
+from tui.messages import Reported
+from tui.reports import Report
 from tui.screens.train_dialog import TrainDialog
 from tui.widgets.charts import MetricChart
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def fmnist_tui() -> list[str]:
@@ -28,6 +39,67 @@ def fmnist_tui() -> list[str]:
     if script.is_file():
         return [str(script)]
     return [sys.executable, "-m", "tui.cli"]
+
+
+# --- The CLI on each backend, in processes of their own ------------------------------------
+
+
+def backend_param(name: str) -> Any:
+    """``name`` as a test parameter, skipped with the install command when it is missing."""
+    hint = {"jax": "uv sync --extra jax", "torch": "uv pip install torch (CPU wheel)"}
+    return pytest.param(
+        name,
+        id=name,
+        marks=pytest.mark.skipif(
+            not installed(name),  # type: ignore[arg-type]
+            reason=f"the {name} backend is not installed ({hint.get(name, 'uv sync')})",
+        ),
+    )
+
+
+ALL_BACKENDS = [backend_param(name) for name in BACKENDS]
+
+
+def env_for(tmp_path: Path, backend: str) -> dict[str, str]:
+    """A CLI process's environment on ``backend``: runs and logs under ``tmp_path``."""
+    return {
+        **os.environ,
+        "KERAS_BACKEND": backend,
+        "FMNIST_LOG_DIR": str(tmp_path / "logs"),
+        "FMNIST_RUNS_DIR": str(tmp_path / "runs"),
+        "PYTHONPATH": str(ROOT),
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+    }
+
+
+def cli(tmp_path: Path, backend: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``fmnist-tui ARGS`` on ``backend`` to its end (:func:`env_for`'s folders)."""
+    return subprocess.run(
+        [*fmnist_tui(), *args],
+        env=env_for(tmp_path, backend),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def wait_for_checkpoint(runs: Path, epoch: int, process: subprocess.Popen[str]) -> Path:
+    """The run folder under ``runs`` once its ``epoch`` checkpoint is saved; fails when
+    ``process`` ends first or after 300 s."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        found = list(runs.glob(f"*/{CHECKPOINTS_DIR}/epoch-{epoch:04d}"))
+        if found:
+            return found[0].parent.parent
+        if process.poll() is not None:
+            raise AssertionError(f"training ended first: {process.stderr.read()[-2000:]}")  # type: ignore[union-attr]
+        time.sleep(0.02)
+    raise AssertionError(f"no epoch {epoch} checkpoint in 300 s")
+
+
+def reports(messages: list[Any]) -> list[Report]:
+    """The reports among the messages an app received (a ``message_hook`` list), in order."""
+    return [m.report for m in messages if isinstance(m, Reported)]
 
 
 def text_of(widget: Widget, separator: str = "") -> str:
@@ -51,12 +123,14 @@ async def finish_a_run(pilot: Pilot[Any], epochs: int) -> None:
     """Through the Train dialog, as a user: wait for the data, train ``epochs``, wait for the
     end of the run (with the scripted engine of ``tui_fakes``, a fraction of a second)."""
     app: Any = pilot.app
-    await wait_for(pilot, lambda: app.data_description is not None, "the data")
+    await wait_for(pilot, lambda: app.state.data_description is not None, "the data")
     await pilot.press("t")
     await wait_for(pilot, lambda: isinstance(app.screen, TrainDialog), "the dialog")
     app.screen.query_one("#epochs", Input).value = str(epochs)
     await pilot.press("enter")
-    await wait_for(pilot, lambda: not app.training and app.shown is not None, "the run's end")
+    await wait_for(
+        pilot, lambda: not app.state.training and app.state.shown is not None, "the run's end"
+    )
 
 
 async def charts_redrawn(pilot: Pilot[Any]) -> None:

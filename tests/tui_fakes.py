@@ -26,16 +26,20 @@ from core.events import (
     TrainingStarted,
     TrainingStopped,
 )
-from core.runs import MODEL_FILE, save_config, save_evaluation, save_history
+from core.explanation import Explanation
+from core.requests import ContinueRun, HeldModel, NewRun
+from core.runs.layout import MODEL_FILE, save_config, save_evaluation, save_history
 from core.summary import LayerRow, ModelSummary
-from tui.engine import Continue, Engine, Post, Shutdown, Summarize, Train
-from tui.messages import (
+from tui.engine import Engine, Explain, Post, Shutdown, Summarize
+from tui.messages import Reported
+from tui.reports import (
     DataFailed,
     DataReady,
-    EngineEvent,
+    EngineBusy,
     EngineIdle,
     EngineReady,
-    EngineStatus,
+    ExplanationReady,
+    Report,
     SummaryReady,
 )
 
@@ -100,12 +104,42 @@ def fake_evaluation() -> tuple[Evaluation, np.ndarray]:
     return evaluate_probabilities(probabilities, labels), raw.x_test
 
 
+def fake_explanation(image: np.ndarray, true_label: int, predicted: int) -> Explanation:
+    """A fixed explanation of one of :func:`fake_evaluation`'s images: the prediction rests
+    on a blob in the upper half, the true class was hidden by a blob in the lower half, and
+    the nearest training images are the fake data set's first three."""
+    rows, cols = np.mgrid[0:28, 0:28].astype(np.float32)
+    upper = np.exp(-((rows - 8) ** 2 + (cols - 14) ** 2) / 18).astype(np.float32)
+    lower = np.exp(-((rows - 21) ** 2 + (cols - 14) ** 2) / 18).astype(np.float32)
+    probabilities = np.full(NUM_CLASSES, 0.02, dtype=np.float32)
+    probabilities[predicted] = 0.82
+    raw = synthetic_raw(train=20, test=100, seed=0)
+    return Explanation(
+        image=np.ascontiguousarray(image, dtype=np.uint8),
+        probabilities=probabilities,
+        predicted=predicted,
+        true_label=true_label,
+        # In log-odds, as the real maps are: peaks above core.explanation.MAP_FLOOR.
+        evidence=2.0 * upper,
+        against_true=None if predicted == true_label else 1.5 * lower,
+        neighbour_indices=np.array([3, 1, 4], dtype=np.int64),
+        neighbour_labels=raw.y_train[[3, 1, 4]].astype(np.int64),
+        neighbour_distances=np.array([0.02, 0.05, 0.09], dtype=np.float32),
+        neighbour_images=raw.x_train[[3, 1, 4]],
+        flip_averaged=False,
+    )
+
+
 class ScriptedEngine(Engine):
     """Posts what a real engine would, with fixed numbers, and records the commands it got.
 
     With ``hold_in_epoch`` set, a run pauses half-way through that epoch until it is stopped
     (or the app quits), so tests and snapshots can look at a run in progress.
     ``BATCHES`` batches per epoch, 400 training samples at batch size 32.
+
+    It answers :class:`~tui.engine.Explain` with :func:`fake_explanation` (``explain=False``:
+    never), each once ``explain_gate`` is set when one is given (so that tests can hold the
+    engine busy while the cursor moves).
     """
 
     def __init__(
@@ -115,63 +149,91 @@ class ScriptedEngine(Engine):
         data_error: str | None = None,
         fail_with: str | None = None,
         run_dir: str = FAKE_RUN_DIR,
+        explain: bool = True,
+        explain_gate: threading.Event | None = None,
     ) -> None:
         super().__init__()
         self.run_dir = run_dir
         self.hold_in_epoch = hold_in_epoch
         self.data_error = data_error
         self.fail_with = fail_with
+        self.explain = explain
+        self.explain_gate = explain_gate
+        self.explaining = threading.Event()
+        """Set once an :class:`Explain` was taken from the queue (it may wait at the gate)."""
         self.received: list[object] = []
         self.epochs_done = 0
-        self.held = threading.Event()
+        self.holding = threading.Event()
         """Set while a run waits half-way through ``hold_in_epoch``."""
 
     def serve(self, post: Post) -> None:
-        post(EngineStatus("Loading TensorFlow…"))
-        post(EngineReady(FAKE_DEVICE))
-        post(SummaryReady("seed", SEED_SUMMARY))
+        def report(what: Report) -> None:
+            post(Reported(what))
+
+        report(EngineBusy("Loading TensorFlow…"))
+        report(EngineReady(FAKE_DEVICE))
+        report(SummaryReady("seed", SEED_SUMMARY))
         if self.data_error:
-            post(DataFailed(self.data_error))
+            report(DataFailed(self.data_error))
         else:
-            post(DataReady(FAKE_SOURCE, 400, 100, 100))
+            report(DataReady(FAKE_SOURCE, 400, 100, 100))
         while True:
             command = self.next_command()
             self.received.append(command)
             if isinstance(command, Shutdown):
                 return
             if isinstance(command, Summarize):
-                post(SummaryReady(command.preset, fake_summary(command.preset)))
-            elif isinstance(command, Train):
+                report(SummaryReady(command.model, fake_summary(command.model)))
+                continue
+            if isinstance(command, Explain):
+                self._explain(command, report)
+                continue
+            if isinstance(command, NewRun):
                 self.epochs_done = 0
-                self._run(command.config, command.config.epochs, post)
-                post(EngineIdle(FAKE_RUN_ID, self.epochs_done, command.config.model))
-            elif isinstance(command, Continue):
-                config = TrainConfig(epochs=command.epochs, batch_size=command.batch_size)
-                self._run(config, command.epochs, post)
-                post(EngineIdle(FAKE_RUN_ID, self.epochs_done, "seed"))
+                model = command.config.model
+                self._run(command.config, command.config.epochs, report)
+            elif isinstance(command, ContinueRun):
+                model = "seed"
+                config = TrainConfig(
+                    epochs=self.epochs_done + command.epochs,
+                    batch_size=command.batch_size or 32,
+                )
+                self._run(config, command.epochs, report)
+            else:
+                continue
+            report(EngineIdle(HeldModel(FAKE_RUN_ID, Path(self.run_dir), model, self.epochs_done)))
 
-    def _run(self, config: TrainConfig, epochs: int, post: Post) -> None:
-        self.stop_event.clear()
+    def _explain(self, command: Explain, post: Callable[[Report], None]) -> None:
+        self.explaining.set()
+        if not self.explain:
+            return
+        if self.explain_gate is not None:
+            self.explain_gate.wait()
+        evaluation, _images = fake_evaluation()
+        predicted = int(evaluation.predictions[command.index])
+        explanation = fake_explanation(command.image, command.true_label, predicted)
+        post(ExplanationReady(command.run_id, command.index, command.request_id, explanation))
+
+    def _run(self, config: TrainConfig, epochs: int, post: Callable[[Report], None]) -> None:
+        self.signals.stop.clear()
         first = self.epochs_done + 1
         final = self.epochs_done + epochs
         post(
-            EngineEvent(
-                TrainingStarted(
-                    run_id=FAKE_RUN_ID,
-                    config=config,
-                    summary=SEED_SUMMARY,
-                    device=FAKE_DEVICE,
-                    data_source=FAKE_SOURCE,
-                    train_samples=400,
-                    val_samples=100,
-                    batches_per_epoch=BATCHES,
-                    initial_epoch=self.epochs_done,
-                    final_epoch=final,
-                )
+            TrainingStarted(
+                run_id=FAKE_RUN_ID,
+                config=config,
+                summary=SEED_SUMMARY,
+                device=FAKE_DEVICE,
+                data_source=FAKE_SOURCE,
+                train_samples=400,
+                val_samples=100,
+                batches_per_epoch=BATCHES,
+                initial_epoch=self.epochs_done,
+                final_epoch=final,
             )
         )
         if self.fail_with:
-            post(EngineEvent(TrainingFailed(FAKE_RUN_ID, self.fail_with, "nan_loss")))
+            post(TrainingFailed(FAKE_RUN_ID, self.fail_with, "nan_loss"))
             return
         history = [fake_metrics(epoch) for epoch in range(1, self.epochs_done + 1)]
         for epoch in range(first, final + 1):
@@ -181,38 +243,36 @@ class ScriptedEngine(Engine):
             batch = BATCHES // 2
             fraction = batch / BATCHES
             post(
-                EngineEvent(
-                    BatchProgress(
-                        run_id=FAKE_RUN_ID,
-                        epoch=epoch,
-                        batch=batch,
-                        batches=BATCHES,
-                        loss=round(metrics.loss + 0.3 * (1 - fraction), 4),
-                        accuracy=round(metrics.accuracy - 0.1 * (1 - fraction), 4),
-                        samples_per_second=1600.0,
-                    )
+                BatchProgress(
+                    run_id=FAKE_RUN_ID,
+                    epoch=epoch,
+                    batch=batch,
+                    batches=BATCHES,
+                    loss=round(metrics.loss + 0.3 * (1 - fraction), 4),
+                    accuracy=round(metrics.accuracy - 0.1 * (1 - fraction), 4),
+                    samples_per_second=1600.0,
                 )
             )
             if epoch == self.hold_in_epoch:
-                self.held.set()
-                self.stop_event.wait()
-            if self.stop_event.is_set():
-                post(EngineEvent(TrainingStopped(FAKE_RUN_ID, tuple(history), 3.0)))
+                self.holding.set()
+                self.signals.stop.wait()
+            if self.signals.stop.is_set():
+                post(TrainingStopped(FAKE_RUN_ID, tuple(history), 3.0))
                 self._evaluate(history, post)
                 return
             history.append(metrics)
             self.epochs_done = epoch
-            post(EngineEvent(EpochEnded(FAKE_RUN_ID, metrics, final)))
-        post(EngineEvent(TrainingFinished(FAKE_RUN_ID, tuple(history), 2.0 * epochs)))
+            post(EpochEnded(FAKE_RUN_ID, metrics, final))
+        post(TrainingFinished(FAKE_RUN_ID, tuple(history), 2.0 * epochs))
         self._evaluate(history, post)
 
-    def _evaluate(self, history: list[EpochMetrics], post: Post) -> None:
+    def _evaluate(self, history: list[EpochMetrics], post: Callable[[Report], None]) -> None:
         if not history or self.shutting_down:
             return
         evaluation, images = fake_evaluation()
-        post(EngineEvent(EvaluationFinished(FAKE_RUN_ID, evaluation, images)))
+        post(EvaluationFinished(FAKE_RUN_ID, evaluation, images))
         self._save(history, evaluation, images)
-        post(EngineEvent(RunSaved(FAKE_RUN_ID, self.run_dir)))
+        post(RunSaved(FAKE_RUN_ID, self.run_dir))
 
     def _save(
         self, history: list[EpochMetrics], evaluation: Evaluation, images: np.ndarray
