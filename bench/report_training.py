@@ -458,7 +458,8 @@ def study_section(results: dict[str, Result], prov: Provenance) -> list[str]:
     ]
     for t in trials:
         params = t["params"]
-        state = t["state"] + (f" (retry of {t['retry_of']})" if t.get("retry_of") is not None else "")
+        retry = t.get("retry_of")
+        state = t["state"] + (f" (retry of {retry})" if retry is not None else "")
         value = "–" if t["value"] is None else f"{t['value']:.4f}"
         minutes = "–" if t["duration_s"] is None else f"{t['duration_s'] / 60:.0f}"
         mark = " **best**" if t["number"] == result.get("best") else ""

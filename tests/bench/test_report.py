@@ -173,3 +173,27 @@ def test_outside_the_generated_block_no_table_holds_results() -> None:
         "| | (a) plain `fit` (`bench/plain_fit.py`) | (b) `fmnist-tui train` "
         "(`core/training.py`) |",
     ]
+
+
+def test_the_study_table_lists_every_trial_and_marks_the_best() -> None:
+    """Mutation: marking the last trial best (not the study's best) fails this."""
+    from bench.provenance import Provenance
+    from bench.report_training import study_section
+
+    def trial(number: int, state: str, value: float | None, retry_of: int | None = None) -> dict:
+        return {
+            "number": number, "state": state, "value": value, "epochs_done": 3,
+            "duration_s": 120.0, "retry_of": retry_of,
+            "params": {"learning_rate": 1e-3 * (number + 1), "weight_decay": 1e-4},
+        }  # fmt: skip
+
+    result = {
+        "benchmark": "improved-study", "study": "s", "direction": "maximize",
+        "objective": "val_accuracy", "best": 1, "date": "2026-12-02T06:00:00+00:00",
+        "trials": [trial(2, "running", 0.5), trial(0, "failed", 0.8), trial(1, "complete", 0.9, 0)],
+    }  # fmt: skip
+    lines = study_section({"improved-study": result}, Provenance("HEAD"))
+    rows = [line for line in lines if line.startswith("| ") and line[2].isdigit()]
+    assert [row.split("|")[1].strip() for row in rows] == ["0", "1 **best**", "2"]
+    assert "complete (retry of 0)" in rows[1] and "0.9000" in rows[1]
+    assert "running" in rows[2] and "0.5000" in rows[2]
