@@ -102,7 +102,8 @@ def parse_val_split(text: str) -> float:
     return value
 
 
-_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+"""ASCII digits only: ``\\d`` would take every script's digits, and ``float()`` reads them."""
 
 
 def parse_float(
@@ -117,7 +118,9 @@ def parse_float(
     """Parse a decimal number typed by a user (``3e-3``, ``0.001``, ``.5``), in range.
 
     Rejects anything else with a message fit to show them: text, the empty string, ``nan``,
-    ``inf``, hexadecimal, digits of other scripts, numbers out of range.
+    ``inf``, hexadecimal, digits of other scripts, numbers out of range. White space around
+    the number is dropped as :func:`parse_int` drops it (``str.strip``: pasted no-break spaces
+    and control blanks too).
 
     Args:
         above_minimum: the value must be greater than ``minimum``, not equal to it.

@@ -35,7 +35,7 @@ from core.runs.reading import (
     reading,
 )
 
-_CHECKPOINT_NAME = re.compile(r"epoch-(\d{4,})")
+_CHECKPOINT_NAME = re.compile(r"epoch-([0-9]{4,})")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
