@@ -50,6 +50,8 @@ class MainScreen(Screen[None]):
         self._widgets: dict[str, Widget] = {}
         self._focus_settled = asyncio.Event()
         self._focus_settled.set()
+        self._too_small_text = ""
+        """What the below-minimum notice says now (updated only when it changes)."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -87,6 +89,8 @@ class MainScreen(Screen[None]):
     def draw(self, changes: Changes) -> None:
         """Hand what a report or request changed to every tab."""
         state = self.state
+        if changes.progress or changes.sweep:
+            self._describe_too_small(*self.app.size)
         for tab in self.tabs:
             if changes.shown_run:
                 tab.show_run(state.shown, state)
@@ -203,11 +207,24 @@ class MainScreen(Screen[None]):
             footer.compact = narrow
             footer.show_command_palette = not narrow
             footer.refresh(recompose=True)
-        self._widget("#too-small", Static).update(
+        self._describe_too_small(width, height)
+
+    def _describe_too_small(self, width: int, height: int) -> None:
+        """The notice shown below the minimum size: this size, and whether work goes on."""
+        state = self.state
+        if state.sweep is not None:
+            going_on = "The sweep goes on meanwhile; q quits."
+        elif state.training:
+            going_on = "Training goes on meanwhile; q quits."
+        else:
+            going_on = "q quits."
+        text = (
             f"fmnist-tui needs a terminal of at least {MIN_WIDTH}x{MIN_HEIGHT}.\n"
-            f"This one is {width}x{height}: make it larger (or zoom out).\n\n"
-            "Training goes on meanwhile; q quits."
+            f"This one is {width}x{height}: make it larger (or zoom out).\n\n{going_on}"
         )
+        if text != self._too_small_text:
+            self._too_small_text = text
+            self._widget("#too-small", Static).update(text)
 
     # --- Between tabs -----------------------------------------------------------------------
 

@@ -141,6 +141,34 @@ def test_the_dialog_survives_a_resize_below_the_minimum() -> None:
     asyncio.run(scenario())
 
 
+def test_the_too_small_notice_says_training_goes_on_only_while_it_does() -> None:
+    app, engine = held_app()
+    seen: dict[str, str] = {}
+
+    def notice() -> str:
+        return text_of(app.query_one("#too-small", Static), "\n")
+
+    async def scenario() -> None:
+        async with app.run_test(size=(70, 20)) as pilot:
+            await wait_for(pilot, lambda: app.state.engine_ready, "the engine to be ready")
+            await pilot.pause()
+            seen["idle"] = notice()
+            await pilot.resize_terminal(80, 24)
+            await train_until_held(pilot, engine)
+            await pilot.resize_terminal(70, 20)
+            await pilot.pause()
+            seen["training"] = notice()
+            await pilot.press("s")
+            await wait_for(pilot, lambda: not app.state.training, "the stopped run to end")
+            await wait_for(pilot, lambda: "goes on" not in notice(), "the notice to follow")
+            seen["stopped"] = notice()
+
+    asyncio.run(scenario())
+    assert "This one is 70x20" in seen["idle"] and "goes on" not in seen["idle"]
+    assert "Training goes on meanwhile" in seen["training"]
+    assert seen["stopped"].rstrip().endswith("q quits.") and "70x20" in seen["stopped"]
+
+
 def test_after_a_resize_the_notice_and_footer_follow_the_new_size() -> None:
     app, _engine = held_app()
     seen: dict[str, object] = {}
