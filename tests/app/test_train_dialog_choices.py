@@ -10,11 +10,11 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from helpers import finish_a_run, wait_for
+from helpers import finish_a_run, text_of, wait_for
 from textual import events
 from textual.app import App
 from textual.pilot import Pilot
-from textual.widgets import Input, RadioButton, Select, Static
+from textual.widgets import Input, Label, RadioButton, Select, Static
 from tui_fakes import FAKE_RUN_ID, ScriptedEngine, fake_metrics, missing_runs_dir
 
 from core.config import TrainConfig
@@ -221,5 +221,29 @@ def test_a_bad_training_setting_is_explained_in_its_fold() -> None:
             assert error == "Learning rate must be at most 1000, got 1e+308"
             assert not dialog.query_one("#training").collapsed  # type: ignore[attr-defined]
             assert not requests(engine)
+
+    asyncio.run(scenario())
+
+
+def test_every_field_label_reads_in_full_with_a_gap_before_its_field() -> None:
+    app, _engine = fresh_app()
+
+    async def scenario() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: app.state.data_description is not None, "the data")
+            dialog = await open_dialog(pilot)
+            dialog.query_one("#training").collapsed = False  # type: ignore[attr-defined]
+            dialog.query_one("#learning-rate", Input).value = "x"
+            burst(app, "enter")
+            await settle(pilot)
+            labels = list(dialog.query(".field .field-label").results(Label))
+            assert len(labels) >= 10
+            for label in labels:
+                name = str(label.render())
+                field = label.parent.children[1]  # type: ignore[union-attr]
+                assert text_of(label).strip() == name, f"{name!r} is cut"
+                assert field.region.x > label.region.x + len(name), f"{name!r} touches its field"
+            error = dialog.query_one("#learning-rate-error", Static)
+            assert error.region.x == dialog.query_one("#learning-rate", Input).region.x
 
     asyncio.run(scenario())
