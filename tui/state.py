@@ -286,6 +286,9 @@ class Changes:
     """The runs listing changed (:attr:`AppState.runs`)."""
     runs_stale: bool = False
     """A run folder was written: the runs listing is out of date."""
+    run_written: bool = False
+    """The live run saved an epoch (checkpoint and history): the Runs tab, once on show,
+    lists it as it now is on disk."""
     overlays: bool = False
     """The overlaid runs changed (:attr:`AppState.overlays`)."""
     explanation: bool = False
@@ -1051,6 +1054,7 @@ class AppState:
         run.epoch_seconds.append(metrics.seconds)
         run.final_epoch = event.final_epoch
         changes.epoch = metrics
+        changes.run_written = True  # core wrote the epoch's checkpoint before this event
         changes.note(
             f"Epoch {metrics.epoch}/{event.final_epoch}: loss {metrics.loss:.4f} "
             f"acc {metrics.accuracy:.4f} · val loss {metrics.val_loss:.4f} "

@@ -5,6 +5,8 @@ is being trained."""
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,12 +17,12 @@ from textual.widgets import Input
 from tui_fakes import FAKE_RUN_ID, ScriptedEngine, fake_evaluation
 
 from core.config import TrainConfig
-from core.events import EpochMetrics
+from core.events import EpochEnded, EpochMetrics
 from core.requests import HeldModel
 from core.runs.layout import MODEL_FILE, create_run_dir, save_config, save_evaluation, save_history
 from core.runs.lock import RunLock
 from tui.app import FmnistApp
-from tui.reports import RunDeleted
+from tui.reports import Report, RunDeleted
 from tui.screens.confirm_delete import ConfirmDelete
 from tui.screens.train_dialog import TrainDialog
 from tui.state import AppState, Continuation, RunView
@@ -257,3 +259,72 @@ def test_a_deleted_run_is_not_offered_to_continue() -> None:
     other.held = HeldModel("20200101-000000-seed", folder.parent / "x", "seed", 1)
     other.apply(RunDeleted(folder))
     assert other.held is not None, "another run's model is kept"
+
+
+class CheckpointingEngine(ScriptedEngine):
+    """Writes the run's history before each epoch's end is reported, as core does (its
+    checkpoint and ``history.json`` come before :class:`~core.events.EpochEnded`), each
+    epoch once the test opens its gate."""
+
+    def __init__(self, run_dir: Path, epochs: int) -> None:
+        super().__init__(hold_in_epoch=epochs, run_dir=str(run_dir))
+        self.folder = run_dir
+        self.planned = epochs
+        self.gates = {epoch: threading.Event() for epoch in range(1, epochs + 1)}
+
+    def _run(self, config: TrainConfig, epochs: int, post: Callable[[Report], None]) -> None:
+        history: list[EpochMetrics] = []
+
+        def checkpointed(report: Report) -> None:
+            if isinstance(report, EpochEnded):
+                self.gates[report.metrics.epoch].wait(timeout=60)
+                history.append(report.metrics)
+                save_history(self.folder, history, status="running", planned_epochs=self.planned)
+            post(report)
+
+        super()._run(config, epochs, checkpointed)
+
+
+def test_the_runs_tab_follows_the_run_being_trained_epoch_by_epoch(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    saved_run(runs, 1, BASE, (0.61, 0.72))
+    training = runs / FAKE_RUN_ID
+    training.mkdir()
+    save_config(training, BASE.with_changes(epochs=3))
+    engine = CheckpointingEngine(training, 3)
+    app = FmnistApp(engine=engine, runs_dir=runs, cursor_blink=False)
+
+    def live_row(table: RunsTable) -> dict[str, str]:
+        rows = [table.row_texts(row) for row in range(table.row_count)]
+        return next(row for row in rows if row["folder"] == FAKE_RUN_ID)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: app.state.data_description is not None, "the data")
+            await pilot.press("t")
+            await wait_for(pilot, lambda: isinstance(app.screen, TrainDialog), "the dialog")
+            app.screen.query_one("#epochs", Input).value = "3"
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: app.screen is app.main, "the dialog gone")
+            table = await runs_tab(pilot, 2)
+            assert live_row(table)["epochs"] == "0"  # no epoch saved yet
+
+            engine.gates[1].set()  # epoch 1 ends while the tab is on show
+            await wait_for(pilot, lambda: live_row(table)["epochs"] == "1/3", "epoch 1 listed")
+            assert live_row(table)["status"] == "running"
+            assert live_row(table)["best-val"] == "0.7000 @1"
+
+            await pilot.press("1")
+            engine.gates[2].set()  # epoch 2 ends while another tab is on show
+            await wait_for(pilot, lambda: len(app.state.live.history) == 2, "epoch 2")  # type: ignore[union-attr]
+            await pilot.pause()
+            assert live_row(table)["epochs"] == "1/3", "no listing for a hidden tab"
+            await pilot.press("4")
+            await wait_for(pilot, lambda: live_row(table)["epochs"] == "2/3", "epoch 2 listed")
+
+            await wait_for(pilot, engine.holding.is_set, "the run in its last epoch")
+            await pilot.press("s")
+            await wait_for(pilot, lambda: not app.state.training, "the run's end")
+
+    with RunLock(training):  # as core holds it while it trains
+        asyncio.run(scenario())

@@ -65,6 +65,8 @@ class RunsTab(AppTab):
     def __init__(self, number: int, state: AppState, context: TabContext) -> None:
         super().__init__(number, state, context)
         self.runs_dir = context.runs_dir
+        self._stale = False
+        """A run was written while the tab was hidden: list the runs again once it shows."""
 
     def compose(self) -> ComposeResult:
         yield Static(f"Saved runs in {self.runs_dir}", id="runs-heading", markup=False)
@@ -88,6 +90,22 @@ class RunsTab(AppTab):
             self.post_message(Reported(WorkFailed("Saved runs could not be listed", str(error))))
             return
         self.post_message(Reported(RunsListed(tuple(listings))))
+
+    def refresh_runs_on_show(self) -> None:
+        """List the runs again now if the tab is on show, else as soon as it is.
+
+        For what changes every epoch (the live run's epochs, best validation, status): the
+        listing reads every run folder, so it is not read for a tab nobody looks at.
+        """
+        if self.display and self.is_attached:
+            self.refresh_runs()
+        else:
+            self._stale = True
+
+    def on_show(self) -> None:
+        if self._stale:
+            self._stale = False
+            self.refresh_runs()
 
     def apply(self, changes: Changes, state: AppState) -> None:
         if not changes.runs:
