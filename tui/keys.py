@@ -16,6 +16,11 @@ when the one before has been handled (it bubbled back to the app, or a widget st
 any screen it pushed has mounted, and focus changes it asked for have been applied (also
 focus an app applies only after the next frame: :meth:`PacedKeysApp.deferred_focus_applied`).
 A single key, typed alone, goes straight through.
+
+Keys typed before the app has set up the terminal (``fmnist-tui`` Enter, then ``t 3 Enter``
+at once, as over SSH) wait in the terminal's input, where the line discipline has already
+turned each Enter (``\r``) into a newline (``\n``, ICRNL). Textual reads that as ``ctrl+j``,
+which nothing here binds, so the dialog never started: :class:`PacedKeysApp` reads it as Enter.
 """
 
 from __future__ import annotations
@@ -38,6 +43,9 @@ at a load average of 6, one run in 12 of the tab-switch burst test handed a key 
 MAX_SETTLE_ROUNDS: Final = 8
 """Rounds of waiting for what one key set off (messages, a pushed screen, focus) to stop
 changing; two or three are the most any key here takes."""
+
+TYPED_AHEAD_ENTER: Final = "ctrl+j"
+"""Enter as it reaches the app when it was typed before the terminal was set up (a newline)."""
 
 
 class PacedKeysApp(App[ReturnType]):
@@ -62,6 +70,8 @@ class PacedKeysApp(App[ReturnType]):
             self._handled = event
             return
         if event is not self._released:
+            if event.key == TYPED_AHEAD_ENTER:
+                event = events.Key("enter", "\r")
             self._typed_ahead.append(event)
             if self._pacer is None or self._pacer.done():
                 self._pacer = asyncio.create_task(self._hand_over_keys())

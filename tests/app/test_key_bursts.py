@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from helpers import finish_a_run, wait_for
 from textual import events
+from textual._xterm_parser import XTermParser
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import Input
@@ -162,6 +163,27 @@ def test_keys_typed_while_the_dialog_opens_go_into_it() -> None:
             (train,) = [c for c in engine.received if isinstance(c, NewRun)]
             assert train.config.epochs == 3
             assert app.query_one("#tabs").active == "train"  # type: ignore[attr-defined]
+
+    asyncio.run(scenario())
+
+
+def test_enter_typed_before_the_terminal_was_set_up_still_starts_the_run() -> None:
+    """``t 3 Enter`` typed while the app starts: the terminal, still in its cooked mode, has
+    turned Enter into a newline, which Textual's own parser reads as ``ctrl+j``."""
+    engine = ScriptedEngine()
+    typed_ahead = list(XTermParser().feed("t3\n"))  # what the driver reads from the tty
+    assert [key.key for key in typed_ahead] == ["t", "3", "ctrl+j"]  # type: ignore[attr-defined]
+
+    async def scenario() -> None:
+        app = paced_app(engine)
+        async with app.run_test(size=(120, 40)) as pilot:
+            for key in typed_ahead:
+                app.post_message(key)
+            await settle(pilot)
+            await wait_for(pilot, lambda: any(isinstance(c, NewRun) for c in engine.received))
+            (train,) = [c for c in engine.received if isinstance(c, NewRun)]
+            assert train.config.epochs == 3
+            assert not isinstance(app.screen, TrainDialog)
 
     asyncio.run(scenario())
 
