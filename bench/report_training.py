@@ -381,6 +381,12 @@ def sweep_cost_section(results: dict[str, Result], prov: Provenance) -> list[str
         f"| training time | {s['ratio_train_sweep_train']:.3f} | "
         f"{', '.join(f'{r:.3f}' for r in s['ratios_train_sweep_train'])} | |",
         "",
+        f"Medians of the processes: `train` {s['wall_s_median']['train']:.1f} s, `sweep` "
+        f"{s['wall_s_median']['sweep']:.1f} s; within a round the sweep's took "
+        f"{abs(s['extra_wall_s_median']):.2f} s "
+        f"{'longer' if s['extra_wall_s_median'] >= 0 else 'less'} than `train`'s "
+        "(median of rounds).",
+        "",
         prov.stamp(result),
         "",
     ]
