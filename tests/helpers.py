@@ -119,15 +119,22 @@ async def wait_for(
         await pilot.pause(0.02)
 
 
-async def finish_a_run(pilot: Pilot[Any], epochs: int) -> None:
-    """Through the Train dialog, as a user: wait for the data, train ``epochs``, wait for the
-    end of the run (with the scripted engine of ``tui_fakes``, a fraction of a second)."""
+async def ask_to_train(pilot: Pilot[Any], epochs: int) -> None:
+    """Through the Train dialog, as a user: wait for the data, open the dialog, type
+    ``epochs`` and press Enter (the run is asked for, not yet started)."""
     app: Any = pilot.app
     await wait_for(pilot, lambda: app.state.data_description is not None, "the data")
     await pilot.press("t")
     await wait_for(pilot, lambda: isinstance(app.screen, TrainDialog), "the dialog")
     app.screen.query_one("#epochs", Input).value = str(epochs)
     await pilot.press("enter")
+
+
+async def finish_a_run(pilot: Pilot[Any], epochs: int) -> None:
+    """:func:`ask_to_train`, then wait for the end of the run (with the scripted engine of
+    ``tui_fakes``, a fraction of a second)."""
+    app: Any = pilot.app
+    await ask_to_train(pilot, epochs)
     await wait_for(
         pilot, lambda: not app.state.training and app.state.shown is not None, "the run's end"
     )

@@ -16,9 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 from chart_reading import TRAIN, VALIDATION, assert_drawn_where_they_are, read_chart
-from helpers import charts_redrawn, wait_for
+from helpers import ask_to_train, charts_redrawn, wait_for
 from textual.pilot import Pilot
-from textual.widgets import Input
 from tui_fakes import (
     BATCHES,
     FAKE_DEVICE,
@@ -35,7 +34,6 @@ from core.events import BatchProgress, EpochEnded, TrainingFinished, TrainingSta
 from tui.app import FmnistApp
 from tui.reports import Report
 from tui.screens.help import HelpScreen
-from tui.screens.train_dialog import TrainDialog
 from tui.widgets.charts import MetricChart
 
 
@@ -104,11 +102,7 @@ def app_with(engine: ScriptedEngine) -> FmnistApp:
 async def start(pilot: Pilot[Any], epochs: int) -> None:
     """Through the Train dialog, as a user would; returns once the run has started."""
     app: Any = pilot.app
-    await wait_for(pilot, lambda: app.state.data_description is not None, "the data")
-    await pilot.press("t")
-    await wait_for(pilot, lambda: isinstance(app.screen, TrainDialog), "the dialog")
-    app.screen.query_one("#epochs", Input).value = str(epochs)
-    await pilot.press("enter")
+    await ask_to_train(pilot, epochs)
     await wait_for(pilot, lambda: app.state.live is not None, "the run to start")
 
 

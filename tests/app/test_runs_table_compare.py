@@ -11,9 +11,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from helpers import text_of, wait_for
+from helpers import ask_to_train, text_of, wait_for
 from textual.pilot import Pilot
-from textual.widgets import Input
 from tui_fakes import FAKE_RUN_ID, ScriptedEngine, fake_evaluation
 
 from core.config import TrainConfig
@@ -24,8 +23,8 @@ from core.runs.lock import RunLock
 from tui.app import FmnistApp
 from tui.reports import Report, RunDeleted
 from tui.screens.confirm_delete import ConfirmDelete
-from tui.screens.train_dialog import TrainDialog
 from tui.state import AppState, Continuation, RunView
+from tui.tabs.runs import RunsTab
 from tui.widgets.log_pane import LogPane
 from tui.widgets.runs_table import RunsTable
 
@@ -198,11 +197,7 @@ def test_a_run_being_trained_is_never_deleted(tmp_path: Path) -> None:
 
     async def scenario() -> None:
         async with app.run_test(size=(120, 40)) as pilot:
-            await wait_for(pilot, lambda: app.state.data_description is not None, "the data")
-            await pilot.press("t")
-            await wait_for(pilot, lambda: isinstance(app.screen, TrainDialog), "the dialog")
-            app.screen.query_one("#epochs", Input).value = "2"
-            await pilot.press("enter")
+            await ask_to_train(pilot, 2)
             await wait_for(pilot, engine.holding.is_set, "the run in its first epoch")
 
             await wait_for(pilot, lambda: app.screen is app.main, "the dialog gone")
@@ -300,11 +295,7 @@ def test_the_runs_tab_follows_the_run_being_trained_epoch_by_epoch(tmp_path: Pat
 
     async def scenario() -> None:
         async with app.run_test(size=(120, 40)) as pilot:
-            await wait_for(pilot, lambda: app.state.data_description is not None, "the data")
-            await pilot.press("t")
-            await wait_for(pilot, lambda: isinstance(app.screen, TrainDialog), "the dialog")
-            app.screen.query_one("#epochs", Input).value = "3"
-            await pilot.press("enter")
+            await ask_to_train(pilot, 3)
             await wait_for(pilot, lambda: app.screen is app.main, "the dialog gone")
             table = await runs_tab(pilot, 2)
             assert live_row(table)["epochs"] == "0"  # no epoch saved yet
@@ -315,6 +306,8 @@ def test_the_runs_tab_follows_the_run_being_trained_epoch_by_epoch(tmp_path: Pat
             assert live_row(table)["best-val"] == "0.7000 @1"
 
             await pilot.press("1")
+            runs = app.main.tab(RunsTab)
+            await wait_for(pilot, lambda: not runs.display, "the Runs tab hidden")
             engine.gates[2].set()  # epoch 2 ends while another tab is on show
             await wait_for(pilot, lambda: len(app.state.live.history) == 2, "epoch 2")  # type: ignore[union-attr]
             await pilot.pause()

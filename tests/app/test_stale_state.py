@@ -5,11 +5,9 @@ being trained on, keys offered for a run they can do nothing for."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
-from helpers import finish_a_run, wait_for
-from textual.pilot import Pilot
-from textual.widgets import Input, Static
+from helpers import ask_to_train, finish_a_run, wait_for
+from textual.widgets import Static
 from tui_fakes import (
     FAKE_DEVICE,
     FAKE_RUN_ID,
@@ -24,7 +22,6 @@ from core.events import EpochEnded, TrainingFailed, TrainingFinished, TrainingSt
 from tui.app import FmnistApp
 from tui.reports import EngineIdle, EngineReady
 from tui.screens.confirm import ConfirmQuit
-from tui.screens.train_dialog import TrainDialog
 from tui.state import AppState
 
 
@@ -36,15 +33,6 @@ def badge(app: FmnistApp) -> Static:
     return app.query_one("#test-accuracy", Static)
 
 
-async def train(pilot: Pilot[Any], epochs: int) -> None:
-    app: Any = pilot.app
-    await wait_for(pilot, lambda: app.state.data_description is not None, "the data")
-    await pilot.press("t")
-    await wait_for(pilot, lambda: isinstance(app.screen, TrainDialog), "the dialog")
-    app.screen.query_one("#epochs", Input).value = str(epochs)
-    await pilot.press("enter")
-
-
 def test_the_quit_dialog_closes_when_the_run_ends_under_it() -> None:
     """Mutation: without the dismissal in ``FmnistApp.apply_changes`` the dialog stays up
     after the run has finished, still saying the test set will not be evaluated."""
@@ -53,7 +41,7 @@ def test_the_quit_dialog_closes_when_the_run_ends_under_it() -> None:
 
     async def scenario() -> None:
         async with app.run_test(size=(120, 40)) as pilot:
-            await train(pilot, 3)
+            await ask_to_train(pilot, 3)
             await wait_for(pilot, engine.holding.is_set, "the run half-way")
             await pilot.press("ctrl+q")
             await wait_for(pilot, lambda: isinstance(app.screen, ConfirmQuit), "the question")
@@ -78,7 +66,7 @@ def test_the_test_accuracy_badge_hides_while_the_run_trains_on() -> None:
         async with app.run_test(size=(120, 40)) as pilot:
             await finish_a_run(pilot, 1)
             await wait_for(pilot, lambda: badge(app).display, "the first evaluation")
-            await train(pilot, 2)  # the dialog offers to continue the run on show
+            await ask_to_train(pilot, 2)  # the dialog offers to continue the run on show
             await wait_for(pilot, engine.holding.is_set, "the continued run half-way")
             await pilot.pause()
             assert app.state.training
