@@ -160,8 +160,8 @@ class FmnistApp(PacedKeysApp[int]):
             self._toast(changes.toast)
         if changes.runs_stale:
             self.main.tab(RunsTab).refresh_runs()
-        elif changes.run_written:
-            self.main.tab(RunsTab).refresh_runs_on_show()
+        elif changes.run_written is not None:
+            self.main.tab(RunsTab).refresh_run_on_show(changes.run_written)
         if changes.show_tab is not None:
             self.main.show_tab(changes.show_tab)
         if changes.error is not None:

@@ -193,6 +193,13 @@ class RunsListed:
 
 
 @dataclass(frozen=True, slots=True)
+class RunListed:
+    """One run folder read again (the run being trained, after an epoch): its row only."""
+
+    listing: RunListing
+
+
+@dataclass(frozen=True, slots=True)
 class RunLoaded:
     """A saved run was read back from disk, to be shown."""
 
@@ -235,7 +242,14 @@ class ExportFailed:
 
 
 WorkerReport = (
-    RunsListed | RunLoaded | OverlayLoaded | RunDeleted | WorkFailed | ExportFinished | ExportFailed
+    RunsListed
+    | RunListed
+    | RunLoaded
+    | OverlayLoaded
+    | RunDeleted
+    | WorkFailed
+    | ExportFinished
+    | ExportFailed
 )
 
 

@@ -58,6 +58,7 @@ from tui.reports import (
     PredictionsReady,
     Report,
     RunDeleted,
+    RunListed,
     RunLoaded,
     RunsListed,
     StudiesListed,
@@ -286,9 +287,9 @@ class Changes:
     """The runs listing changed (:attr:`AppState.runs`)."""
     runs_stale: bool = False
     """A run folder was written: the runs listing is out of date."""
-    run_written: bool = False
-    """The live run saved an epoch (checkpoint and history): the Runs tab, once on show,
-    lists it as it now is on disk."""
+    run_written: str | None = None
+    """The live run's id (its folder's name), once it saved an epoch (checkpoint and
+    history): the Runs tab, once on show, lists it as it now is on disk."""
     overlays: bool = False
     """The overlaid runs changed (:attr:`AppState.overlays`)."""
     explanation: bool = False
@@ -470,6 +471,13 @@ class AppState:
 
     def _runs_listed(self, report: RunsListed) -> Changes:
         self.runs = report.listings
+        return Changes(runs=True)
+
+    def _run_listed(self, report: RunListed) -> Changes:
+        """One run's row replaced (or added, in its place newest first, as it starts)."""
+        listing = report.listing
+        others = [run for run in self.runs if run.path != listing.path]
+        self.runs = tuple(sorted([*others, listing], key=lambda run: run.path.name, reverse=True))
         return Changes(runs=True)
 
     def _run_loaded(self, report: RunLoaded) -> Changes:
@@ -785,6 +793,7 @@ class AppState:
         EngineError: _engine_error,
         EngineCrashed: _engine_crashed,
         RunsListed: _runs_listed,
+        RunListed: _run_listed,
         RunLoaded: _run_loaded,
         OverlayLoaded: _overlay_loaded,
         RunDeleted: _run_deleted,
@@ -1054,7 +1063,8 @@ class AppState:
         run.epoch_seconds.append(metrics.seconds)
         run.final_epoch = event.final_epoch
         changes.epoch = metrics
-        changes.run_written = True  # core wrote the epoch's checkpoint before this event
+        # Core wrote the epoch's checkpoint and history before it reported the epoch.
+        changes.run_written = event.run_id
         changes.note(
             f"Epoch {metrics.epoch}/{event.final_epoch}: loss {metrics.loss:.4f} "
             f"acc {metrics.accuracy:.4f} · val loss {metrics.val_loss:.4f} "

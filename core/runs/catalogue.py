@@ -213,59 +213,58 @@ def list_runs(root: Path) -> list[RunListing]:
         if not root.is_dir():
             return []
         folders = sorted((p for p in root.iterdir() if p.is_dir()), reverse=True)
-    listings: list[RunListing] = []
-    for run_dir in folders:
-        if run_dir.name.startswith("."):
-            continue
-        started = parse_started(run_dir.name)
-        try:
-            run = load_run(run_dir)
-        except RunError as error:
-            # The settings still say what the run was, when its config is what is intact.
-            config = _readable_config(run_dir)
-            listings.append(
-                RunListing(
-                    run_dir,
-                    started,
-                    "?" if config is None else config.model,
-                    0,
-                    "damaged",
-                    None,
-                    None,
-                    str(error),
-                    resume_refusal=f"{run_dir.name} is damaged: {error}",
-                    augment=config is not None and config.augment,
-                    config=config,
-                )
-            )
-            continue
-        # Every checkpoint fails its check (a bad checksum, bad JSON, a missing model): the run
-        # can still be opened, but not resumed or trained further, so it is listed as damaged.
-        damaged = run.checkpoint is None and run.checkpoint_problem is not None
-        damaged = damaged and run.status != "running"
-        best = _best_epoch(run.history)
-        listings.append(
-            RunListing(
-                path=run_dir,
-                started=started,
-                model=run.config.model,
-                epochs=len(run.history),
-                status="damaged" if damaged else run.status,
-                test_accuracy=run.test_accuracy,
-                best_val_accuracy=None if best is None else best.val_accuracy,
-                problem=run.checkpoint_problem if damaged else None,
-                planned_epochs=run.planned_epochs,
-                resumable=run.resumable,
-                checkpoint_epoch=None if run.checkpoint is None else run.checkpoint.epoch,
-                unevaluated=run.unevaluated,
-                resume_refusal=run.resume_refusal,
-                augment=run.config.augment,
-                config=run.config,
-                duration=_duration(run.history),
-                best_val_epoch=None if best is None else best.epoch,
-            )
+    return [listing_of(run_dir) for run_dir in folders if not run_dir.name.startswith(".")]
+
+
+def listing_of(run_dir: Path) -> RunListing:
+    """One run folder as :func:`list_runs` lists it; a damaged one says why (nothing raises).
+
+    For a listing kept up to date while one run trains: reading that folder alone costs what
+    one run costs, not what every run does.
+    """
+    started = parse_started(run_dir.name)
+    try:
+        run = load_run(run_dir)
+    except RunError as error:
+        # The settings still say what the run was, when its config is what is intact.
+        config = _readable_config(run_dir)
+        return RunListing(
+            run_dir,
+            started,
+            "?" if config is None else config.model,
+            0,
+            "damaged",
+            None,
+            None,
+            str(error),
+            resume_refusal=f"{run_dir.name} is damaged: {error}",
+            augment=config is not None and config.augment,
+            config=config,
         )
-    return listings
+    # Every checkpoint fails its check (a bad checksum, bad JSON, a missing model): the run
+    # can still be opened, but not resumed or trained further, so it is listed as damaged.
+    damaged = run.checkpoint is None and run.checkpoint_problem is not None
+    damaged = damaged and run.status != "running"
+    best = _best_epoch(run.history)
+    return RunListing(
+        path=run_dir,
+        started=started,
+        model=run.config.model,
+        epochs=len(run.history),
+        status="damaged" if damaged else run.status,
+        test_accuracy=run.test_accuracy,
+        best_val_accuracy=None if best is None else best.val_accuracy,
+        problem=run.checkpoint_problem if damaged else None,
+        planned_epochs=run.planned_epochs,
+        resumable=run.resumable,
+        checkpoint_epoch=None if run.checkpoint is None else run.checkpoint.epoch,
+        unevaluated=run.unevaluated,
+        resume_refusal=run.resume_refusal,
+        augment=run.config.augment,
+        config=run.config,
+        duration=_duration(run.history),
+        best_val_epoch=None if best is None else best.epoch,
+    )
 
 
 def _readable_config(run_dir: Path) -> TrainConfig | None:

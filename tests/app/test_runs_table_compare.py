@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from helpers import ask_to_train, text_of, wait_for
 from textual.pilot import Pilot
 from tui_fakes import FAKE_RUN_ID, ScriptedEngine, fake_evaluation
@@ -18,6 +20,8 @@ from tui_fakes import FAKE_RUN_ID, ScriptedEngine, fake_evaluation
 from core.config import TrainConfig
 from core.events import EpochEnded, EpochMetrics
 from core.requests import HeldModel
+from core.runs import catalogue
+from core.runs.catalogue import RunListing
 from core.runs.layout import MODEL_FILE, create_run_dir, save_config, save_evaluation, save_history
 from core.runs.lock import RunLock
 from tui.app import FmnistApp
@@ -282,16 +286,19 @@ class CheckpointingEngine(ScriptedEngine):
 
 def test_the_runs_tab_follows_the_run_being_trained_epoch_by_epoch(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
-    saved_run(runs, 1, BASE, (0.61, 0.72))
+    other = saved_run(runs, 1, BASE, (0.61, 0.72))
     training = runs / FAKE_RUN_ID
     training.mkdir()
     save_config(training, BASE.with_changes(epochs=3))
     engine = CheckpointingEngine(training, 3)
     app = FmnistApp(engine=engine, runs_dir=runs, cursor_blink=False)
 
-    def live_row(table: RunsTable) -> dict[str, str]:
+    def row(table: RunsTable, folder: str) -> dict[str, str]:
         rows = [table.row_texts(row) for row in range(table.row_count)]
-        return next(row for row in rows if row["folder"] == FAKE_RUN_ID)
+        return next(row for row in rows if row["folder"] == folder)
+
+    def live_row(table: RunsTable) -> dict[str, str]:
+        return row(table, FAKE_RUN_ID)
 
     async def scenario() -> None:
         async with app.run_test(size=(120, 40)) as pilot:
@@ -299,15 +306,20 @@ def test_the_runs_tab_follows_the_run_being_trained_epoch_by_epoch(tmp_path: Pat
             await wait_for(pilot, lambda: app.screen is app.main, "the dialog gone")
             table = await runs_tab(pilot, 2)
             assert live_row(table)["epochs"] == "0"  # no epoch saved yet
+            assert row(table, other.name)["epochs"] == "2/2"
+            # Another process trains the other run on: only the whole listing reads it.
+            more = [EpochMetrics(e, 0.5, 0.8, 0.6, 0.7, 1.5) for e in (1, 2, 3)]
+            save_history(other, more, status="finished", planned_epochs=3)
 
             engine.gates[1].set()  # epoch 1 ends while the tab is on show
             await wait_for(pilot, lambda: live_row(table)["epochs"] == "1/3", "epoch 1 listed")
             assert live_row(table)["status"] == "running"
             assert live_row(table)["best-val"] == "0.7000 @1"
+            assert row(table, other.name)["epochs"] == "2/2", "an epoch reads its own run only"
 
             await pilot.press("1")
-            runs = app.main.tab(RunsTab)
-            await wait_for(pilot, lambda: not runs.display, "the Runs tab hidden")
+            tab = app.main.tab(RunsTab)
+            await wait_for(pilot, lambda: not tab.display, "the Runs tab hidden")
             engine.gates[2].set()  # epoch 2 ends while another tab is on show
             await wait_for(pilot, lambda: len(app.state.live.history) == 2, "epoch 2")  # type: ignore[union-attr]
             await pilot.pause()
@@ -318,6 +330,47 @@ def test_the_runs_tab_follows_the_run_being_trained_epoch_by_epoch(tmp_path: Pat
             await wait_for(pilot, engine.holding.is_set, "the run in its last epoch")
             await pilot.press("s")
             await wait_for(pilot, lambda: not app.state.training, "the run's end")
+            # Saved at its end: every run is listed again.
+            await wait_for(pilot, lambda: row(table, other.name)["epochs"] == "3/3", "all")
 
     with RunLock(training):  # as core holds it while it trains
         asyncio.run(scenario())
+
+
+def test_a_slow_read_of_one_run_never_overwrites_a_newer_listing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs = tmp_path / "runs"
+    run = saved_run(runs, 1, BASE, (0.61, 0.72))
+    release = threading.Event()
+    original = catalogue.listing_of
+    reads: list[Path] = []
+
+    def slow_first_read(path: Path) -> RunListing:
+        reads.append(path)
+        if len(reads) == 1:  # the one-run read, before the whole listing asked after it
+            release.wait(timeout=60)
+            return replace(original(path), status="running", epochs=1)
+        return original(path)
+
+    app = FmnistApp(engine=ScriptedEngine(), runs_dir=runs, cursor_blink=False)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            table = await runs_tab(pilot, 1)
+            monkeypatch.setattr(catalogue, "listing_of", slow_first_read)
+            tab = app.main.tab(RunsTab)
+            tab.refresh_run_on_show(run.name)
+            await wait_for(pilot, lambda: len(reads) == 1, "the one-run read under way")
+            tab.refresh_runs()
+            await wait_for(pilot, lambda: len(reads) == 2, "the whole listing read")
+            listing = [w for w in app.workers if w.group == "runs"]
+            await wait_for(pilot, lambda: all(w.is_finished for w in listing), "the listing")
+            await pilot.pause()
+            release.set()
+            await wait_for(pilot, lambda: all(w.is_finished for w in app.workers), "the read")
+            await pilot.pause()
+            assert column(table, "status") == ["finished"]
+            assert app.state.runs[0].status == "finished"
+
+    asyncio.run(scenario())

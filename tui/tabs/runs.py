@@ -16,7 +16,14 @@ from textual.widgets import Static
 from core.compare import shared_settings, shared_text
 from core.runs.catalogue import RunListing
 from tui.messages import Reported
-from tui.reports import OverlayLoaded, RunDeleted, RunLoaded, RunsListed, WorkFailed
+from tui.reports import (
+    OverlayLoaded,
+    RunDeleted,
+    RunListed,
+    RunLoaded,
+    RunsListed,
+    WorkFailed,
+)
 from tui.screens.confirm_delete import ConfirmDelete
 from tui.screens.help import key_rows
 from tui.screens.resume_dialog import ResumeDialog
@@ -65,8 +72,12 @@ class RunsTab(AppTab):
     def __init__(self, number: int, state: AppState, context: TabContext) -> None:
         super().__init__(number, state, context)
         self.runs_dir = context.runs_dir
-        self._stale = False
-        """A run was written while the tab was hidden: list the runs again once it shows."""
+        self._stale: set[str] = set()
+        """Runs (by id) written while the tab was hidden: read again once it shows."""
+        self._asked = 0
+        """Listings asked for so far (a whole one or one run's), to put their answers in order."""
+        self._whole_listing_asked = 0
+        """Which of them asked for every run last: older answers are out of date."""
 
     def compose(self) -> ComposeResult:
         yield Static(f"Saved runs in {self.runs_dir}", id="runs-heading", markup=False)
@@ -79,8 +90,14 @@ class RunsTab(AppTab):
 
     # --- Listing ----------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="runs", name="list runs")
     def refresh_runs(self) -> None:
+        """List every run folder again (in a thread); the listing replaces the one shown."""
+        self._asked += 1
+        self._whole_listing_asked = self._asked
+        self._list_runs(self._asked)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="runs", name="list runs")
+    def _list_runs(self, asked: int) -> None:
         from core.errors import RunError
         from core.runs.catalogue import list_runs
 
@@ -89,23 +106,36 @@ class RunsTab(AppTab):
         except RunError as error:
             self.post_message(Reported(WorkFailed("Saved runs could not be listed", str(error))))
             return
-        self.post_message(Reported(RunsListed(tuple(listings))))
+        if asked == self._whole_listing_asked:  # else a newer listing is on its way
+            self.post_message(Reported(RunsListed(tuple(listings))))
 
-    def refresh_runs_on_show(self) -> None:
-        """List the runs again now if the tab is on show, else as soon as it is.
+    def refresh_run_on_show(self, run_id: str) -> None:
+        """Read the run ``run_id`` again now if the tab is on show, else once it is shown.
 
-        For what changes every epoch (the live run's epochs, best validation, status): the
-        listing reads every run folder, so it is not read for a tab nobody looks at.
+        For the run being trained, after each epoch: only its folder is read (every run's
+        would cost as much as all of them, every epoch), and not for a tab nobody looks at.
         """
         if self.display and self.is_attached:
-            self.refresh_runs()
+            self._asked += 1
+            self._read_run(self.runs_dir / run_id, self._asked)
         else:
-            self._stale = True
+            self._stale.add(run_id)
+
+    @work(thread=True, exit_on_error=False, group="run", name="read a run")
+    def _read_run(self, path: Path, asked: int) -> None:
+        from core.runs.catalogue import listing_of
+
+        if not path.is_dir():
+            return  # trained into another runs folder than the one listed here
+        listing = listing_of(path)
+        # A whole listing asked for after this read would be overwritten by it: drop it.
+        if asked > self._whole_listing_asked:
+            self.post_message(Reported(RunListed(listing)))
 
     def on_show(self) -> None:
-        if self._stale:
-            self._stale = False
-            self.refresh_runs()
+        stale, self._stale = self._stale, set()
+        for run_id in sorted(stale):
+            self.refresh_run_on_show(run_id)
 
     def apply(self, changes: Changes, state: AppState) -> None:
         if not changes.runs:
